@@ -1,0 +1,63 @@
+"""drsparse: the e-mails of the Knipp DRS robot as typed, trustworthy data.
+
+    >>> import drsparse
+    >>> r = drsparse.parse(text)           # exactly one response in a text
+    >>> r.result.code, r.status, r.domain
+    (10000, 'succeeded', 'ixpos.com')
+
+The public names are re-exported here; everything else lives in private modules named after
+the stages of the pipeline: _blocks (find blocks) -> _grammar (Lark) -> _build (typed model).
+"""
+
+from drsparse._errors import (
+    DrsParseError,
+    DuplicateKeyError,
+    InvalidValueError,
+    LimitExceededError,
+    MalformedLineError,
+    MissingKeyError,
+    NoResponseError,
+    SeveralResponsesError,
+    UnreadableInputError,
+)
+from drsparse._format import format_response as format
+from drsparse._limits import DEFAULT_LIMITS, Limits
+from drsparse._model import (
+    Contact,
+    Field,
+    Nameserver,
+    Origin,
+    Response,
+    Result,
+    Status,
+    SubResult,
+)
+from drsparse._parse import parse, parse_all
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Contact",
+    "DrsParseError",
+    "DuplicateKeyError",
+    "Field",
+    "InvalidValueError",
+    "LimitExceededError",
+    "Limits",
+    "MalformedLineError",
+    "MissingKeyError",
+    "Nameserver",
+    "NoResponseError",
+    "Origin",
+    "Response",
+    "Result",
+    "SeveralResponsesError",
+    "Status",
+    "SubResult",
+    "UnreadableInputError",
+    "__version__",
+    "format",
+    "parse",
+    "parse_all",
+]

@@ -1,0 +1,390 @@
+"""The model stage: the lines of one block in, a typed :class:`Response` out.
+
+Every pair is kept in ``fields`` as sent. The pairs whose keys the model knows are also routed
+into the typed view; the rest are named in ``warnings``. The order of lines carries no meaning
+("The order of the lines is not relevant and can change at any time"), so groups are ordered by
+their numeric index, never by where their lines stand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from drsparse._errors import (
+    DuplicateKeyError,
+    InvalidValueError,
+    LimitExceededError,
+    MalformedLineError,
+    MissingKeyError,
+)
+from drsparse._grammar import Pair, Prose
+from drsparse._limits import DEFAULT_LIMITS, Limits
+from drsparse._model import Contact, Field, Nameserver, Response, Result, SubResult
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["DATE_KEYS", "Slot", "build_response", "key_slot", "parse_timestamp"]
+
+# The attributes of each group, by the key's remainder after the index.
+_SUB_ATTRS = frozenset({"code", "msg", "section", "key", "value", "line.no"})
+_NS_ATTRS = frozenset({"name", "id", "role"})
+_CONTACT_ATTRS = frozenset({"type", "id"})
+_TOP_KEYS = frozenset({"reference", "domain.name", "result.code", "result.msg"})
+
+#: Nested data keys whose values must be dates (``expire.date`` of 23300, ``deadline`` of 10300).
+DATE_KEYS = frozenset({"expire.date", "deadline"})
+
+# "Dates are ISO 8601 in UTC with a Z and one to three fraction digits." The rule drsparse
+# applies to every nested value: one that has the shape of an ISO 8601 timestamp (a date, "T",
+# a time, an optional fraction and an optional UTC offset) is a timestamp, whatever its key. A
+# date-only value is a date only under a key of DATE_KEYS. Plain character classes with fixed
+# counts: linear time on any input.
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?(?P<offset>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
+
+
+class Slot(NamedTuple):
+    """Where a known key goes in the typed view.
+
+    ``kind`` is ``top`` (``attr`` is the whole key), ``sub``, ``ns`` or ``contact`` (group
+    ``n``, attribute ``attr``), ``keys`` or ``values`` (``result.n.key.m``), or ``data``
+    (``result.n.data.m.attr``).
+    """
+
+    kind: str
+    n: int = 0
+    m: int = 0
+    attr: str = ""
+
+
+def _index(segment: str, key: str, pair: Pair | None, limits: Limits) -> int:
+    """A group index: a positive decimal number (they are 1-based) within the limit."""
+    line, column = (pair.line, pair.key_column) if pair else (None, None)
+    if not (segment.isascii() and segment.isdigit()) or segment.startswith("0"):
+        raise InvalidValueError(
+            f"index {segment!r} in key {key!r} is not a number from 1 up",
+            line=line,
+            column=column,
+        )
+    # Compare the digits before converting: a huge index never becomes a huge integer.
+    limit = str(limits.max_index)
+    if len(segment) > len(limit) or (len(segment) == len(limit) and segment > limit):
+        raise LimitExceededError(
+            f"index {segment} in key {key!r} is beyond the limit max_index={limit}",
+            line=line,
+            column=column,
+        )
+    return int(segment)
+
+
+def key_slot(key: str, pair: Pair | None = None, limits: Limits = DEFAULT_LIMITS) -> Slot | None:
+    """Where ``key`` belongs in the typed view, or ``None`` for a key the model does not know.
+
+    A key shaped like a known group key but with a bad index (``result.x.code``,
+    ``ns.0.name``) is an error, not an unknown key: it is a known key written wrongly.
+    """
+    if key in _TOP_KEYS:
+        return Slot("top", attr=key)
+    head, _, rest = key.partition(".")
+    index, _, attr = rest.partition(".")
+    if not attr:
+        return None
+
+    def number(segment: str) -> int:
+        return _index(segment, key, pair, limits)
+
+    if head == "result":
+        if attr in _SUB_ATTRS:
+            return Slot("sub", number(index), attr=attr)
+        kind, _, tail = attr.partition(".")
+        if kind in ("key", "value") and tail and "." not in tail:
+            return Slot(f"{kind}s", number(index), number(tail))
+        if kind == "data":
+            m, _, which = tail.partition(".")
+            if which in ("key", "value"):
+                return Slot("data", number(index), number(m), which)
+        return None
+    if head == "ns" and attr in _NS_ATTRS:
+        return Slot("ns", number(index), attr=attr)
+    if head == "contact" and attr in _CONTACT_ATTRS:
+        return Slot("contact", number(index), attr=attr)
+    return None
+
+
+def _integer(pair: Pair) -> int:
+    value = pair.value
+    # isdigit() alone admits non-ASCII digits (Arabic-Indic, ...) that int() would accept.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise InvalidValueError(
+            f"{pair.key} must be a decimal number, not {value!r}",
+            line=pair.line,
+            column=pair.value_column,
+        )
+    return int(value)
+
+
+def parse_timestamp(value: str) -> dt.datetime | None:
+    """A timezone-aware datetime for an ISO 8601 date or timestamp, else ``None``.
+
+    Raises ``ValueError`` for a value of the right shape that names no real moment
+    (``2003-13-45T25:00:00Z``). Naive values are taken as UTC, which is what the robot sends.
+    """
+    if _TIMESTAMP.fullmatch(value) is None:
+        return None
+    # dateutil only when a date is actually parsed: it costs start-up time in a mail pipe.
+    from dateutil.parser import isoparse
+
+    try:
+        moment = isoparse(value.replace(",", "."))
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(str(exc)) from exc
+    offset = moment.utcoffset()
+    return moment.replace(tzinfo=dt.UTC if offset is None else dt.timezone(offset))
+
+
+def _data_value(key: str, pair: Pair, warnings: list[str]) -> object:
+    value = pair.value
+    is_date_key = key in DATE_KEYS
+    if not is_date_key and "T" not in value:
+        return value  # not a timestamp by the rule above: a date-only value stays text
+    try:
+        moment = parse_timestamp(value)
+    except ValueError as exc:
+        raise InvalidValueError(
+            f"{key} in {pair.key} is not a valid date: {value!r} ({exc})",
+            line=pair.line,
+            column=pair.value_column,
+        ) from None
+    if moment is None:
+        if is_date_key:
+            raise InvalidValueError(
+                f"{key} in {pair.key} must be an ISO 8601 timestamp, not {value!r}",
+                line=pair.line,
+                column=pair.value_column,
+            )
+        return value
+    shape = _TIMESTAMP.fullmatch(value)
+    if shape is not None and shape.group("offset") is None:
+        warnings.append(f"line {pair.line}: {pair.key} {value!r} has no UTC offset; taken as UTC")
+    return moment
+
+
+def _check_end(lines: Sequence[Pair | Prose], first_line: int) -> list[Pair]:
+    """The pairs of the block, after applying the rule for lines that are not pairs.
+
+    "A line that is none of pair, comment or blank ends the block when no pair follows it
+    (prose after the block); when a pair does follow, it is a malformed line."
+    """
+    pairs: list[Pair] = []
+    first_prose: Prose | None = None
+    for line in lines:
+        if isinstance(line, Prose):
+            first_prose = first_prose or line
+        elif first_prose is not None:
+            raise MalformedLineError(
+                f"malformed line in the block that starts at line {first_line}: "
+                f"{_excerpt(first_prose.text)} is not a 'key: value' pair, a comment or blank, "
+                f"and a pair follows at line {line.line}",
+                line=first_prose.line,
+                column=first_prose.column,
+            )
+        else:
+            pairs.append(line)
+    return pairs
+
+
+def _excerpt(text: str, width: int = 40) -> str:
+    return repr(text if len(text) <= width else text[: width - 3] + "...")
+
+
+def build_response(
+    lines: Sequence[Pair | Prose],
+    first_line: int,
+    limits: Limits,
+    check_msg: Callable[[int, str | None], str | None] | None = None,
+) -> Response:
+    """Type the lines of one block. ``first_line`` is the header's line, for messages."""
+    pairs = _check_end(lines, first_line)
+    if len(pairs) > limits.max_pairs:
+        raise LimitExceededError(
+            f"the block that starts at line {first_line} has {len(pairs)} pairs, beyond the "
+            f"limit max_pairs={limits.max_pairs}",
+            line=pairs[limits.max_pairs].line,
+        )
+
+    warnings: list[str] = []
+    fields: list[Field] = []
+    first_seen: dict[str, Pair] = {}
+    slots: dict[Slot, Pair] = {}
+    unknown: list[Pair] = []
+    for pair in pairs:
+        if pair.length > limits.max_line_length:
+            raise LimitExceededError(
+                f"line of {pair.length} characters, beyond the limit "
+                f"max_line_length={limits.max_line_length}",
+                line=pair.line,
+                column=1,
+            )
+        fields.append(Field(pair.key, pair.value, pair.line))
+        earlier = first_seen.get(pair.key)
+        if earlier is not None:
+            if earlier.value != pair.value:
+                raise DuplicateKeyError(
+                    f"{pair.key} is given twice with different values: {earlier.value!r} at "
+                    f"line {earlier.line} and {pair.value!r} at line {pair.line}",
+                    line=pair.line,
+                    column=pair.value_column,
+                )
+            warnings.append(
+                f"line {pair.line}: {pair.key} repeats line {earlier.line} with the same value"
+            )
+            continue
+        first_seen[pair.key] = pair
+        slot = key_slot(pair.key, pair, limits)
+        if slot is None:
+            unknown.append(pair)
+        else:
+            slots[slot] = pair
+
+    for pair in unknown:
+        warnings.append(f"line {pair.line}: unknown key {pair.key!r} (kept in fields)")
+
+    top = {slot.attr: pair for slot, pair in slots.items() if slot.kind == "top"}
+    code_pair = top.get("result.code")
+    if code_pair is None:
+        raise MissingKeyError(
+            f"the block that starts at line {first_line} has no result.code", line=first_line
+        )
+    msg = _text(top.get("result.msg"))
+    result = Result(_integer(code_pair), msg)
+    if check_msg is not None:
+        _warn_msg(check_msg, result.code, top.get("result.msg"), warnings)
+
+    return Response(
+        result=result,
+        reference=_text(top.get("reference")),
+        domain=_text(top.get("domain.name")),
+        sub_results=_sub_results(slots, warnings, check_msg),
+        nameservers=tuple(
+            Nameserver(**{attr: pair.value for attr, pair in group.items()})
+            for group in _groups(slots, "ns", "ns", warnings)
+        ),
+        contacts=tuple(
+            Contact(**{attr: pair.value for attr, pair in group.items()})
+            for group in _groups(slots, "contact", "contact", warnings)
+        ),
+        fields=tuple(fields),
+        warnings=tuple(warnings),
+    )
+
+
+def _text(pair: Pair | None) -> str | None:
+    return None if pair is None else pair.value
+
+
+def _warn_msg(
+    check_msg: Callable[[int, str | None], str | None],
+    code: int,
+    pair: Pair | None,
+    warnings: list[str],
+) -> None:
+    if pair is None:
+        return
+    warning = check_msg(code, pair.value)
+    if warning:
+        warnings.append(f"line {pair.line}: {warning}")
+
+
+def _groups(
+    slots: dict[Slot, Pair], kind: str, prefix: str, warnings: list[str]
+) -> list[dict[str, Pair]]:
+    """The groups of one kind, in index order, each as {attribute: pair}; gaps are warned of."""
+    by_index: dict[int, dict[str, Pair]] = {}
+    for slot, pair in slots.items():
+        if slot.kind == kind:
+            by_index.setdefault(slot.n, {})[slot.attr] = pair
+    _warn_gaps(sorted(by_index), prefix, warnings)
+    return [by_index[n] for n in sorted(by_index)]
+
+
+def _warn_gaps(indexes: list[int], prefix: str, warnings: list[str]) -> None:
+    expected = 1
+    for n in indexes:
+        if n != expected:
+            missing = f"{expected}" if n == expected + 1 else f"{expected} to {n - 1}"
+            warnings.append(f"{prefix}.{missing} missing: indexes jump from {expected - 1} to {n}")
+        expected = n + 1
+
+
+def _sub_results(
+    slots: dict[Slot, Pair],
+    warnings: list[str],
+    check_msg: Callable[[int, str | None], str | None] | None,
+) -> tuple[SubResult, ...]:
+    plain: dict[int, dict[str, Pair]] = {}
+    listed: dict[tuple[int, str], dict[int, Pair]] = {}
+    data: dict[int, dict[int, dict[str, Pair]]] = {}
+    for slot, pair in slots.items():
+        if slot.kind == "sub":
+            plain.setdefault(slot.n, {})[slot.attr] = pair
+        elif slot.kind in ("keys", "values"):
+            listed.setdefault((slot.n, slot.kind), {})[slot.m] = pair
+        elif slot.kind == "data":
+            data.setdefault(slot.n, {}).setdefault(slot.m, {})[slot.attr] = pair
+
+    indexes = sorted(set(plain) | {n for n, _ in listed} | set(data))
+    _warn_gaps(indexes, "result", warnings)
+    subs = []
+    for n in indexes:
+        attrs = plain.get(n, {})
+        code = _integer(attrs["code"]) if "code" in attrs else None
+        if check_msg is not None and code is not None:
+            _warn_msg(check_msg, code, attrs.get("msg"), warnings)
+        subs.append(
+            SubResult(
+                code=code,
+                msg=_text(attrs.get("msg")),
+                section=_integer(attrs["section"]) if "section" in attrs else None,
+                key=_text(attrs.get("key")),
+                value=_text(attrs.get("value")),
+                line_no=_integer(attrs["line.no"]) if "line.no" in attrs else None,
+                keys=_listed(listed.get((n, "keys"), {}), f"result.{n}.key", warnings),
+                values=_listed(listed.get((n, "values"), {}), f"result.{n}.value", warnings),
+                data=_data(data.get(n, {}), n, warnings),
+            )
+        )
+    return tuple(subs)
+
+
+def _listed(items: dict[int, Pair], prefix: str, warnings: list[str]) -> tuple[str, ...]:
+    _warn_gaps(sorted(items), prefix, warnings)
+    return tuple(items[m].value for m in sorted(items))
+
+
+def _data(entries: dict[int, dict[str, Pair]], n: int, warnings: list[str]) -> dict[str, object]:
+    _warn_gaps(sorted(entries), f"result.{n}.data", warnings)
+    data: dict[str, object] = {}
+    for m in sorted(entries):
+        entry = entries[m]
+        key_pair, value_pair = entry.get("key"), entry.get("value")
+        where = f"result.{n}.data.{m}"
+        if key_pair is None:
+            value_pair = entry["value"]  # an entry has at least one of the two
+            warnings.append(f"line {value_pair.line}: {where}.value has no {where}.key")
+            continue
+        key = key_pair.value
+        if key in data:
+            warnings.append(f"line {key_pair.line}: {where}.key repeats the data key {key!r}")
+            continue
+        if value_pair is None:
+            warnings.append(f"line {key_pair.line}: {where}.key has no {where}.value")
+            data[key] = ""
+            continue
+        data[key] = _data_value(key, value_pair, warnings)
+    return data

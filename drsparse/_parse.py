@@ -1,0 +1,84 @@
+"""Text in, responses out: the blocks, grammar and model stages put together.
+
+This is the boundary of the text-level API: whatever lark raises is translated here, once,
+into the DrsParseError family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from drsparse._blocks import normalize_newlines, segments
+from drsparse._build import build_response
+from drsparse._errors import MalformedLineError, NoResponseError, SeveralResponsesError
+from drsparse._grammar import Pair, Prose, parse_lines
+from drsparse._limits import DEFAULT_LIMITS, Limits
+from drsparse._model import Response
+
+__all__ = ["parse", "parse_all"]
+
+
+def parse_all(text: str, *, limits: Limits = DEFAULT_LIMITS) -> list[Response]:
+    """Every response in ``text`` (a message body, a part, a file's text), in order.
+
+    Prose around and between the blocks is fine; a text without any block gives ``[]``.
+    Line and column numbers in errors, warnings and ``fields`` count from the start of
+    ``text``; LF, CRLF and bare CR line endings all count as one line break.
+
+    Raises :class:`DrsParseError` for the first block that is not a valid response.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_all() takes text (str), not {type(text).__name__}")
+    responses = []
+    for segment in segments(normalize_newlines(text)):
+        lines = _lines(segment.text, segment.first_line)
+        responses.append(build_response(lines, segment.first_line, limits, _msg_checker()))
+    return responses
+
+
+def parse(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Response:
+    """The one response in ``text``; prose around it is fine.
+
+    Raises :class:`NoResponseError` when there is none, :class:`SeveralResponsesError` when
+    there are several (use :func:`parse_all` for those), and the other :class:`DrsParseError`
+    subclasses when the block is not a valid response.
+    """
+    responses = parse_all(text, limits=limits)
+    if not responses:
+        raise NoResponseError("no '### DRS Response' block found")
+    if len(responses) > 1:
+        second = responses[1].fields[0].line if responses[1].fields else None
+        raise SeveralResponsesError(
+            f"{len(responses)} responses found where one was expected; use parse_all()",
+            line=second,
+        )
+    return responses[0]
+
+
+def _lines(block: str, first_line: int) -> list[Pair | Prose]:
+    from lark.exceptions import LarkError, UnexpectedInput
+
+    try:
+        lines = parse_lines(block)
+    except UnexpectedInput as exc:
+        # The grammar accepts any line after the header, so only the header can fail: the
+        # '###' line after '### DRS Response' is missing, or the text ends after the header.
+        line = first_line + max((getattr(exc, "line", 1) or 1) - 1, 0)
+        raise MalformedLineError(
+            f"the block header at line {first_line} is not followed by a '###' line",
+            line=line,
+            column=getattr(exc, "column", None) or 1,
+        ) from None
+    except LarkError as exc:  # pragma: no cover - defensive: no other lark error is expected
+        raise MalformedLineError(str(exc), line=first_line) from None
+    if first_line != 1:
+        lines = [line._replace(line=line.line + first_line - 1) for line in lines]
+    return lines
+
+
+def _msg_checker() -> Callable[[int, str | None], str | None]:
+    # The code table is loaded at the first response, not at import: a mail pipe that meets
+    # no response never pays for it.
+    from drsparse._codes import check_msg
+
+    return check_msg
