@@ -23,9 +23,16 @@ def format_timestamp(moment: dt.datetime) -> str:
     """``2003-11-28T23:00:00.0Z``: UTC, a ``Z``, at least one fraction digit, like the robot."""
     if moment.utcoffset() is None:
         raise InvalidValueError(f"cannot write the naive datetime {moment} as a UTC timestamp")
-    utc = moment.astimezone(dt.UTC)
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidValueError(f"{moment} is out of the range of UTC timestamps") from None
     fraction = f"{utc.microsecond:06d}".rstrip("0") or "0"
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{fraction}Z"
+    # Not strftime: its %Y does not pad years before 1000 on every platform.
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{fraction}Z"
+    )
 
 
 def format_response(response: Response) -> str:

@@ -1,0 +1,136 @@
+"""The grammar itself: conflict-free, collision-free, and the documented lexical rules."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import drsparse
+from drsparse._grammar import Pair, Prose, build, grammar_text, parse_lines, terminal_regexp
+
+HEAD = "### DRS Response\n###\n"
+
+
+def test_grammar_builds_in_strict_mode() -> None:
+    # strict=True fails on shift/reduce conflicts and on terminals that can match the same
+    # text (checked with interegular), so an overlap introduced later fails here.
+    parser = build(strict=True)
+    assert parser.parse(HEAD + "result.code: 10000\n") == [
+        Pair("result.code", "10000", 3, 1, 14, 18)
+    ]
+
+
+def test_every_rule_quotes_the_spec() -> None:
+    text = grammar_text()
+    for quote in ("starts with the lines", "colon separating the key", "are comments"):
+        assert quote in text
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "value"),
+    [
+        ("result.code: 10000", "result.code", "10000"),
+        ("  result.code  :  10000  ", "result.code", "10000"),
+        (
+            "\tresult.msg\t:\tCommand completed successfully\t",
+            "result.msg",
+            "Command completed successfully",
+        ),
+        (
+            "result.1.data.1.value: 2003-11-28T23:00:00.0Z",
+            "result.1.data.1.value",
+            "2003-11-28T23:00:00.0Z",
+        ),
+        ("authinfo:", "authinfo", ""),
+        ("authinfo:   ", "authinfo", ""),
+        ("result.1.line.no: 43", "result.1.line.no", "43"),
+        ("reference: a: b : c", "reference", "a: b : c"),
+    ],
+)
+def test_pairs_split_at_the_first_colon(line: str, key: str, value: str) -> None:
+    (pair,) = parse_lines(HEAD + line + "\n")
+    assert isinstance(pair, Pair)
+    assert (pair.key, pair.value, pair.line) == (key, value, 3)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Result.Code: 10000",
+        "result code: 10000",
+        "result..code: 1",
+        ".result: 1",
+        "nothing here",
+        "résultat: 1",
+        "-- not a signature",
+        "===",
+    ],
+)
+def test_lines_that_are_not_pairs_are_prose(line: str) -> None:
+    (prose,) = parse_lines(HEAD + line + "\n")
+    assert isinstance(prose, Prose)
+
+
+def test_comments_and_blank_lines_are_dropped() -> None:
+    lines = parse_lines(HEAD + "# a comment\n   \n\t\n  # indented comment\nresult.code: 1\n")
+    assert lines == [Pair("result.code", "1", 7, 1, 14, 14)]
+
+
+def test_blank_lines_around_the_header_are_tolerated() -> None:
+    response = drsparse.parse("  ### DRS  Response  \n\n  \n ### \n\nresult.code: 10000\n")
+    assert response.result.code == 10000
+    assert response.fields[0].line == 6
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_line_endings_give_the_same_lines(ending: str) -> None:
+    text = ending.join(["intro", "### DRS Response", "###", "", "result.code: 10000", "x: 1"])
+    response = drsparse.parse(text)
+    assert [(f.key, f.value, f.line) for f in response.fields] == [
+        ("result.code", "10000", 5),
+        ("x", "1", 6),
+    ]
+
+
+def test_mixed_line_endings() -> None:
+    text = "### DRS Response\r\n###\r\rresult.code: 10000\nresult.msg: ok\r\n"
+    response = drsparse.parse(text)
+    assert [f.line for f in response.fields] == [4, 5]
+
+
+def test_block_finder_uses_the_grammar_terminals() -> None:
+    # The header is defined once, in the grammar; the block finder reads it from there.
+    assert re.fullmatch(terminal_regexp("_HEADER"), "### DRS Response")
+    assert re.fullmatch(terminal_regexp("SIGNATURE"), "-- ")
+
+
+def test_a_block_ends_at_the_next_header() -> None:
+    text = HEAD + "result.code: 10320\n" + HEAD + "result.code: 10000\n"
+    assert [r.result.code for r in drsparse.parse_all(text)] == [10320, 10000]
+
+
+@pytest.mark.parametrize("separator", ["-- ", "--"])
+def test_a_block_ends_at_a_signature_separator(separator: str) -> None:
+    text = HEAD + f"result.code: 10000\n{separator}\nphone: +49 231 1\n"
+    (response,) = drsparse.parse_all(text)
+    assert [f.key for f in response.fields] == ["result.code"]
+
+
+def test_prose_after_the_block_ends_it() -> None:
+    text = HEAD + "result.code: 10000\n\nThanks for your order.\nphone numbers: below\n"
+    (response,) = drsparse.parse_all(text)
+    assert [f.key for f in response.fields] == ["result.code"]
+    assert response.warnings == ()
+
+
+def test_prose_followed_by_a_pair_is_a_malformed_line() -> None:
+    text = HEAD + "result.code: 10000\n  Oops, a stray line\n\nresult.msg: ok\n"
+    with pytest.raises(drsparse.MalformedLineError) as caught:
+        drsparse.parse(text)
+    assert (caught.value.line, caught.value.column) == (4, 3)
+    assert "Oops, a stray line" in str(caught.value)
+
+
+def test_a_quoted_block_is_not_a_block() -> None:
+    assert drsparse.parse_all("> ### DRS Response\n> ###\n> result.code: 10000\n") == []
