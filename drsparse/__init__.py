@@ -9,6 +9,7 @@ The public names are re-exported here; everything else lives in private modules 
 the stages of the pipeline: _blocks (find blocks) -> _grammar (Lark) -> _build (typed model).
 """
 
+from drsparse._codes import CATEGORIES, CodeInfo, explain, load_codes, reset_codes
 from drsparse._errors import (
     DrsParseError,
     DuplicateKeyError,
@@ -37,7 +38,9 @@ from drsparse._parse import parse, parse_all
 __version__ = "0.1.0"
 
 __all__ = [
+    "CATEGORIES",
     "DEFAULT_LIMITS",
+    "CodeInfo",
     "Contact",
     "DrsParseError",
     "DuplicateKeyError",
@@ -57,7 +60,10 @@ __all__ = [
     "SubResult",
     "UnreadableInputError",
     "__version__",
+    "explain",
     "format",
+    "load_codes",
     "parse",
     "parse_all",
+    "reset_codes",
 ]

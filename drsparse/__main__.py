@@ -1,0 +1,8 @@
+"""``python -m drsparse``: the same as the ``drsparse`` command."""
+
+import sys
+
+from drsparse._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
