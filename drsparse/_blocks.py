@@ -37,7 +37,7 @@ def _boundaries() -> re.Pattern[str]:
     # Anchored whole-line matches of the grammar's own header and signature terminals. Both are
     # simple sequences of character classes: no nested quantifiers, so no catastrophic
     # backtracking whatever the text.
-    header = terminal_regexp("_HEADER")
+    header = terminal_regexp("HEADER_LINE")
     signature = terminal_regexp("SIGNATURE")
     return re.compile(rf"^(?:(?P<header>{header})|(?P<signature>{signature}))$", re.MULTILINE)
 

@@ -1,23 +1,39 @@
 """The Lark stage: the text of one block in, its lines as tokens out.
 
-The parser is built once per process, lazily, from ``grammar/drs.lark``. It is not cached on
-disk: lark's ``cache=True`` writes a pickle to a shared temporary folder, which is both a
-permission problem and a place for someone else's pickle.
+The parser is built once per process, lazily. Building LALR tables from ``grammar/drs.lark``
+takes about 150 ms, which a mail pipe would pay for every e-mail, so the build (a hatch hook,
+``grammar/hatch_build.py``) compiles them with ``Lark.save`` into ``drsparse/_drs.lark.bin``,
+and the process only loads that file (about 3 ms). The file starts with a fingerprint of the
+grammar text and the lark version; when either differs, or the file is missing (a plain
+checkout), the parser is built from the grammar instead. Nothing is ever written at run time:
+lark's ``cache=True`` writes a pickle to a shared temporary folder, which is both a permission
+problem and a place for someone else's pickle.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from lark import Lark, Token
+    from lark import Lark, Token, Transformer, Tree
 
-__all__ = ["Pair", "Prose", "grammar_text", "parse_lines", "terminal_regexp"]
+__all__ = [
+    "COMPILED_NAME",
+    "Pair",
+    "Prose",
+    "build",
+    "compile_to",
+    "grammar_text",
+    "parse_lines",
+    "terminal_regexp",
+]
 
 GRAMMAR_NAME = "drs.lark"
+COMPILED_NAME = "_drs.lark.bin"
 
 
 class Pair(NamedTuple):
@@ -52,7 +68,7 @@ def grammar_text() -> str:
 
 
 def _pair(token: Token) -> Pair:
-    text = str(token)
+    text = str(token)[:-1]  # every line token ends with its "\n"
     raw_key, _, raw_value = text.partition(":")
     value = raw_value.strip(" \t")
     column = token.column or 1
@@ -70,47 +86,74 @@ def _pair(token: Token) -> Pair:
 
 
 def _prose(token: Token) -> Prose:
-    text = str(token)
+    text = str(token)[:-1]
     indent = len(text) - len(text.lstrip(" \t"))
     return Prose(text.strip(" \t"), token.line or 0, (token.column or 1) + indent)
 
 
-def build(*, strict: bool = False) -> Lark:
-    """A new parser. ``strict=True`` makes lark fail on any terminal collision or conflict."""
-    from lark import Lark, Transformer
+@functools.cache
+def _transformer() -> Transformer[Token, list[Pair | Prose]]:
+    from lark import Token, Transformer
 
-    class _Lines(Transformer[object, list[object]]):
-        # Embedded in the LALR parser (no tree is built): terminals become Pair/Prose as they
-        # are lexed, comments are dropped, and the block rule returns the list of lines.
+    class Lines(Transformer[Token, list[Pair | Prose]]):
+        # Terminals become Pair/Prose, comments are dropped, and the block rule returns the
+        # list of lines: no lark type leaves this module.
         PAIR = staticmethod(_pair)
         PROSE = staticmethod(_prose)
 
         def COMMENT(self, token: Token) -> None:
             return None
 
-        def start(self, children: list[object]) -> list[object]:
+        def start(self, children: list[Pair | Prose | None]) -> list[Pair | Prose]:
             return [child for child in children if child is not None]
 
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        transformer=_Lines(),
-        propagate_positions=False,
-        maybe_placeholders=False,
-        strict=strict,
-    )
+    return Lines()
+
+
+def _options(strict: bool) -> dict[str, object]:
+    return {"parser": "lalr", "lexer": "contextual", "strict": strict}
+
+
+def build(*, strict: bool = False, text: str | None = None) -> Lark:
+    """A new parser from the grammar. ``strict=True`` fails on any collision or conflict."""
+    from lark import Lark
+
+    return Lark(grammar_text() if text is None else text, **_options(strict))
+
+
+def _fingerprint(text: str) -> bytes:
+    import lark
+
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return f"drsparse-grammar sha256={digest} lark={lark.__version__}\n".encode("ascii")
+
+
+def compile_to(path: Path, text: str) -> None:
+    """Write the compiled parser of grammar ``text`` to ``path`` (used by the build hook)."""
+    parser = build(text=text)
+    with path.open("wb") as out:
+        out.write(_fingerprint(text))
+        parser.save(out)
 
 
 @functools.cache
 def _parser() -> Lark:
-    return build()
+    from lark import Lark
+
+    text = grammar_text()
+    try:
+        with Path(__file__).with_name(COMPILED_NAME).open("rb") as compiled:
+            if compiled.readline() == _fingerprint(text):
+                return Lark.load(compiled)
+    except OSError:
+        pass  # not compiled (a plain checkout): build it below
+    return build(text=text)
 
 
 def parse_lines(block: str) -> list[Pair | Prose]:
     """Tokenize one block. Raises lark's exceptions; _parse.py translates them."""
-    lines: list[Pair | Prose] = _parser().parse(block)  # type: ignore[assignment]
-    return lines
+    tree: Tree[Token] = _parser().parse(block)
+    return _transformer().transform(tree)
 
 
 @functools.cache

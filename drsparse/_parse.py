@@ -56,18 +56,26 @@ def parse(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Response:
 
 
 def _lines(block: str, first_line: int) -> list[Pair | Prose]:
-    from lark.exceptions import LarkError, UnexpectedInput
+    from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput
 
     try:
         lines = parse_lines(block)
     except UnexpectedInput as exc:
         # The grammar accepts any line after the header, so only the header can fail: the
         # '###' line after '### DRS Response' is missing, or the text ends after the header.
-        line = first_line + max((getattr(exc, "line", 1) or 1) - 1, 0)
+        token = getattr(exc, "token", None)
+        if isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END"):
+            header = block.partition("\n")[0]
+            raise MalformedLineError(
+                f"the text ends after the block header at line {first_line}, "
+                "before its '###' line",
+                line=first_line,
+                column=len(header) + 1,
+            ) from None
         raise MalformedLineError(
             f"the block header at line {first_line} is not followed by a '###' line",
-            line=line,
-            column=getattr(exc, "column", None) or 1,
+            line=first_line + (exc.line or 1) - 1,
+            column=exc.column or 1,
         ) from None
     except LarkError as exc:  # pragma: no cover - defensive: no other lark error is expected
         raise MalformedLineError(str(exc), line=first_line) from None

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 import drsparse
-from drsparse._grammar import Pair, Prose, build, grammar_text, parse_lines, terminal_regexp
+from drsparse._grammar import (
+    COMPILED_NAME,
+    Pair,
+    Prose,
+    _fingerprint,
+    _transformer,
+    build,
+    compile_to,
+    grammar_text,
+    parse_lines,
+    terminal_regexp,
+)
 
 HEAD = "### DRS Response\n###\n"
 
@@ -16,9 +28,23 @@ def test_grammar_builds_in_strict_mode() -> None:
     # strict=True fails on shift/reduce conflicts and on terminals that can match the same
     # text (checked with interegular), so an overlap introduced later fails here.
     parser = build(strict=True)
-    assert parser.parse(HEAD + "result.code: 10000\n") == [
-        Pair("result.code", "10000", 3, 1, 14, 18)
-    ]
+    tree = parser.parse(HEAD + "result.code: 10000\n")
+    assert _transformer().transform(tree) == [Pair("result.code", "10000", 3, 1, 14, 18)]
+
+
+def test_the_compiled_parser_is_used_only_when_it_matches_the_grammar(tmp_path: Path) -> None:
+    from lark import Lark
+
+    text = grammar_text()
+    compiled = tmp_path / COMPILED_NAME
+    compile_to(compiled, text)
+    with compiled.open("rb") as f:
+        assert f.readline() == _fingerprint(text)
+        loaded = Lark.load(f)
+    tree = loaded.parse(HEAD + "# c\nresult.code: 1\n")
+    assert _transformer().transform(tree) == [Pair("result.code", "1", 4, 1, 14, 14)]
+    # Another grammar text gives another fingerprint, so a stale file is never loaded.
+    assert _fingerprint(text + "\n") != _fingerprint(text)
 
 
 def test_every_rule_quotes_the_spec() -> None:
@@ -101,7 +127,7 @@ def test_mixed_line_endings() -> None:
 
 def test_block_finder_uses_the_grammar_terminals() -> None:
     # The header is defined once, in the grammar; the block finder reads it from there.
-    assert re.fullmatch(terminal_regexp("_HEADER"), "### DRS Response")
+    assert re.fullmatch(terminal_regexp("HEADER_LINE"), "### DRS Response")
     assert re.fullmatch(terminal_regexp("SIGNATURE"), "-- ")
 
 
