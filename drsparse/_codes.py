@@ -71,7 +71,6 @@ A number that is in no table never raises: it gets ``known=False``, ``msg=None``
 
 from __future__ import annotations
 
-import csv
 import functools
 import os
 import re
@@ -276,10 +275,11 @@ _overrides: dict[int, CodeInfo] = {}
 @functools.cache
 def _shipped(system: str) -> Mapping[int, CodeInfo]:
     # Loaded once per process, at the first explain() of the system: a mail pipe that meets no
-    # response never reads a table.
-    from importlib.resources import files
-
-    text = (files("drsparse") / "data" / f"{system}.tsv").read_text(encoding="utf-8")
+    # response never reads a table. A path beside this module rather than importlib.resources,
+    # whose import alone costs more than reading the table (start-up time in mail pipes).
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", f"{system}.tsv")
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
     return MappingProxyType(_read_table(text, system, f"drsparse/data/{system}.tsv", user=False))
 
 
@@ -401,6 +401,8 @@ def _class_fallback(number: int, system: str, digits: str, where: str) -> CodeIn
 
 def _read_table(text: str, system: str, where: str, *, user: bool) -> dict[int, CodeInfo]:
     """The rows of one table file, checked. ``where`` names the file in errors and sources."""
+    import csv  # only when a table is read
+
     header: dict[str, int] | None = None
     rows: dict[int, CodeInfo] = {}
     lines: dict[int, int] = {}

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from importlib import resources
-from pathlib import Path
+import os.path
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lark import Lark, Token, Transformer, Tree
 
 __all__ = [
@@ -57,14 +58,22 @@ class Prose(NamedTuple):
     column: int
 
 
+# os.path rather than importlib.resources or pathlib: those two cost more import time than the
+# rest of drsparse, in a command that a mail pipe starts for every e-mail. The package is
+# always a directory on disk (the wheel is not zip-safe: it ships a compiled parser file).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
 def grammar_text() -> str:
     """The grammar's source, from the installed package or, in a source tree, from ``grammar/``."""
-    packaged = resources.files("drsparse").joinpath("grammar", GRAMMAR_NAME)
-    if packaged.is_file():
-        # A wheel: pyproject.toml copies grammar/ into the package.
-        return packaged.read_text(encoding="utf-8")
-    # An editable install or a checkout: the grammar is at the top level, beside the package.
-    return (Path(__file__).parent.parent / "grammar" / GRAMMAR_NAME).read_text(encoding="utf-8")
+    # A wheel: pyproject.toml copies grammar/ into the package. An editable install or a
+    # checkout: the grammar is at the top level, beside the package.
+    for folder in (os.path.join(_HERE, "grammar"), os.path.join(_HERE, os.pardir, "grammar")):
+        path = os.path.join(folder, GRAMMAR_NAME)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as file:
+                return file.read()
+    raise FileNotFoundError(f"{GRAMMAR_NAME} is missing from the drsparse installation")
 
 
 def _pair(token: Token) -> Pair:
@@ -142,7 +151,7 @@ def _parser() -> Lark:
 
     text = grammar_text()
     try:
-        with Path(__file__).with_name(COMPILED_NAME).open("rb") as compiled:
+        with open(os.path.join(_HERE, COMPILED_NAME), "rb") as compiled:
             if compiled.readline() == _fingerprint(text):
                 return Lark.load(compiled)
     except OSError:
