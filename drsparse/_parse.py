@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from attrs import evolve
+
 from drsparse._blocks import normalize_newlines, segments
 from drsparse._build import build_response
 from drsparse._errors import MalformedLineError, NoResponseError, SeveralResponsesError
@@ -29,10 +31,16 @@ def parse_all(text: str, *, limits: Limits = DEFAULT_LIMITS) -> list[Response]:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_all() takes text (str), not {type(text).__name__}")
+    # A byte-order mark is invisible in an editor but would hide a header on the first line.
+    bom = text.startswith("\ufeff")
     responses = []
-    for segment in segments(normalize_newlines(text)):
+    for segment in segments(normalize_newlines(text[1:] if bom else text)):
         lines = _lines(segment.text, segment.first_line)
         responses.append(build_response(lines, segment.first_line, limits, _msg_checker()))
+    if bom and responses:
+        first = responses[0]
+        note = "a byte-order mark before line 1 was ignored (columns of line 1 count without it)"
+        responses[0] = evolve(first, warnings=(note, *first.warnings))
     return responses
 
 
@@ -67,8 +75,7 @@ def _lines(block: str, first_line: int) -> list[Pair | Prose]:
         if isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END"):
             header = block.partition("\n")[0]
             raise MalformedLineError(
-                f"the text ends after the block header at line {first_line}, "
-                "before its '###' line",
+                f"the text ends after the block header at line {first_line}, before its '###' line",
                 line=first_line,
                 column=len(header) + 1,
             ) from None

@@ -1,0 +1,166 @@
+"""Hostile and broken text: whatever comes in, a response (maybe with warnings) or our error.
+
+The mail-level counterparts (broken MIME, lying charsets, limits on parts) are in
+tests/test_mail.py; this file covers the text-level parser.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.lark import from_lark
+
+import drsparse
+from drsparse._grammar import build
+from tests.helpers import SAMPLES
+
+DOCUMENTED = sorted(SAMPLES.glob("knipp/*.txt"))
+ALL_VALID = sorted([*DOCUMENTED, *SAMPLES.glob("blocks/*.txt")])
+
+
+def _outcome(text: str) -> list[drsparse.Response] | drsparse.DrsParseError:
+    """The responses of ``text``, or the error of our family it raised (anything else fails)."""
+    try:
+        return drsparse.parse_all(text)
+    except drsparse.DrsParseError as error:
+        return error
+
+
+# -- strategies built from the grammar itself ------------------------------------------------
+
+
+@settings(max_examples=150, suppress_health_check=list(HealthCheck), deadline=None)
+@given(from_lark(build(), start="start"))
+def test_texts_generated_from_the_grammar(text: str) -> None:
+    outcome = _outcome(text)
+    if isinstance(outcome, list):
+        # What the grammar accepts as one block is at most one response.
+        assert len(outcome) <= 1
+    else:
+        assert outcome.line is None or outcome.line >= 1
+
+
+# -- mutated documented blocks ---------------------------------------------------------------
+
+_MUTATIONS = st.sampled_from(
+    ["delete", "insert", "duplicate-line", "drop-line", "truncate", "swap-digit", "nul", "bom"]
+)
+
+
+def _mutate(text: str, kind: str, where: int, char: str) -> str:
+    lines = text.split("\n")
+    at = where % max(len(text), 1)
+    line = where % len(lines)
+    if kind == "delete":
+        return text[:at] + text[at + 1 :]
+    if kind == "insert":
+        return text[:at] + char + text[at:]
+    if kind == "duplicate-line":
+        return "\n".join([*lines[: line + 1], lines[line], *lines[line + 1 :]])
+    if kind == "drop-line":
+        return "\n".join(lines[:line] + lines[line + 1 :])
+    if kind == "truncate":
+        return text[:at]
+    if kind == "swap-digit":
+        return re.sub(r"[0-9]", char, text, count=1 + where % 3)
+    if kind == "nul":
+        return text[:at] + "\x00" + text[at:]
+    return "\ufeff" + text  # a byte-order mark in front
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(DOCUMENTED),
+    st.lists(
+        st.tuples(_MUTATIONS, st.integers(0, 10_000), st.characters(exclude_categories=["Cs"])),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_mutated_documented_blocks(path: Path, mutations: list[tuple[str, int, str]]) -> None:
+    text = path.read_text(encoding="utf-8")
+    for kind, where, char in mutations:
+        text = _mutate(text, kind, where, char)
+    _outcome(text)  # raises (and fails the test) for anything but our own error
+
+
+# -- specific broken inputs ------------------------------------------------------------------
+
+HEAD = "### DRS Response\n###\n\n"
+
+
+def test_a_byte_order_mark_in_front_is_ignored_with_a_warning() -> None:
+    (response,) = drsparse.parse_all("\ufeff" + HEAD + "result.code: 10000\n")
+    assert response.result.code == 10000
+    assert any("byte-order mark" in w for w in response.warnings)
+
+
+def test_nul_bytes_stay_in_values() -> None:
+    response = drsparse.parse(HEAD + "result.code: 10000\nreference: a\x00b\n")
+    assert response.reference == "a\x00b"
+
+
+def test_a_block_cut_off_in_the_middle_of_a_key() -> None:
+    response = drsparse.parse(HEAD + "result.code: 10000\nresult.ms")
+    assert [f.key for f in response.fields] == ["result.code"]
+
+
+def test_a_block_cut_off_before_its_code() -> None:
+    with pytest.raises(drsparse.MissingKeyError):
+        drsparse.parse(HEAD + "domain.name: acme.de\nresult.co")
+
+
+def test_a_huge_index_builds_nothing_huge() -> None:
+    with pytest.raises(drsparse.LimitExceededError) as caught:
+        drsparse.parse(HEAD + "result.code: 1\nresult.99999999999.code: 2\n")
+    assert "max_index" in str(caught.value)
+    # Within the limit, a large index is one entry in a mapping, not a long list.
+    response = drsparse.parse(HEAD + "result.code: 1\nresult.100000.code: 2\n")
+    assert len(response.sub_results) == 1
+    assert any("missing" in w for w in response.warnings)
+
+
+def test_absurd_values_are_kept_as_text_or_refused() -> None:
+    long_value = "x" * 60_000
+    response = drsparse.parse(HEAD + f"result.code: 10000\nreference: {long_value}\n")
+    assert response.reference == long_value
+    with pytest.raises(drsparse.LimitExceededError):
+        drsparse.parse(HEAD + "result.code: 1\nreference: " + "x" * 70_000 + "\n")
+    with pytest.raises(drsparse.InvalidValueError):
+        drsparse.parse(HEAD + "result.code: " + "9" * 5000 + "\n")
+
+
+def test_many_pairs_beyond_the_limit() -> None:
+    lines = "".join(f"x{n}: {n}\n" for n in range(10_001))
+    with pytest.raises(drsparse.LimitExceededError, match="max_pairs"):
+        drsparse.parse(HEAD + "result.code: 1\n" + lines)
+
+
+# -- nothing lost ----------------------------------------------------------------------------
+
+# An oracle independent of the grammar: a line inside a block that looks like "key: value".
+_PAIR_LINE = re.compile(r"^[ \t]*([a-z0-9.]+)[ \t]*:[ \t]*(.*?)[ \t]*$")
+
+
+@pytest.mark.parametrize("path", ALL_VALID, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_pair_line_is_in_fields(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    responses = drsparse.parse_all(text)
+    assert responses
+    kept = {(f.key, f.value, f.line) for r in responses for f in r.fields}
+    headers = [n for n, line in enumerate(lines, 1) if "### DRS Response" in line]
+    for response, header in zip(responses, headers, strict=True):
+        last = max(f.line for f in response.fields)
+        for number in range(header + 2, last + 1):
+            match = _PAIR_LINE.match(lines[number - 1])
+            if match and ".." not in match.group(1):
+                assert (match.group(1), match.group(2), number) in kept, lines[number - 1]
+    # And nothing invented: every field is a line of the text, as sent.
+    for key, value, number in kept:
+        assert key in lines[number - 1]
+        assert value in lines[number - 1]
