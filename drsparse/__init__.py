@@ -23,6 +23,8 @@ from drsparse._errors import (
 )
 from drsparse._format import format_response as format
 from drsparse._limits import DEFAULT_LIMITS, Limits
+from drsparse._mail import DEFAULT_TRUST, Trust, parse_message
+from drsparse._mailbox import MailItem, parse_messages, read_messages
 from drsparse._model import (
     Contact,
     Field,
@@ -40,6 +42,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CATEGORIES",
     "DEFAULT_LIMITS",
+    "DEFAULT_TRUST",
     "CodeInfo",
     "Contact",
     "DrsParseError",
@@ -48,6 +51,7 @@ __all__ = [
     "InvalidValueError",
     "LimitExceededError",
     "Limits",
+    "MailItem",
     "MalformedLineError",
     "MissingKeyError",
     "Nameserver",
@@ -58,6 +62,7 @@ __all__ = [
     "SeveralResponsesError",
     "Status",
     "SubResult",
+    "Trust",
     "UnreadableInputError",
     "__version__",
     "explain",
@@ -65,5 +70,8 @@ __all__ = [
     "load_codes",
     "parse",
     "parse_all",
+    "parse_message",
+    "parse_messages",
+    "read_messages",
     "reset_codes",
 ]

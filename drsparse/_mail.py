@@ -1,0 +1,969 @@
+"""The mail stage: one e-mail message in, the responses it carries out.
+
+The robot answers with ``multipart/mixed``: prose for people, the response as a text part of
+its own, and an optional third part that can echo the application (``key: value`` lines too,
+but no ``### DRS Response`` block, so the text-level parser never reads it as a response).
+Users hand over whatever their mail system gives them: a whole message, a MIME tree with
+forwards and replies, or a bare body. This module walks the MIME tree, decodes each part that
+can hold a response, and hands its text to :func:`drsparse.parse_all`; it also says where
+each response came from (:class:`drsparse.Origin`) and whether the message is authentic.
+
+The standard library's parser is used with the ``compat32`` policy, about ten times faster
+than ``policy.default`` on such messages; the walk skips parts that cannot hold a response
+(images, PDFs, delivery reports) before decoding them. Whatever the ``email``, ``codecs``,
+``binascii`` or ``html.parser`` modules raise is translated at the call, with
+``raise ... from``, into the :class:`~drsparse.DrsParseError` family.
+
+Authenticity
+------------
+The threat: anyone can send an e-mail that looks like a robot response. ``From:
+drs@knipp.de`` and a ``### DRS Response`` block cost an attacker nothing, and the scripts that
+read these mails act on them unattended: a domain marked as transferred away, a deadline set,
+an order closed. Each response therefore carries ``origin.authentic``, a verdict on the
+message it came from, computed for every message that holds a response:
+
+* ``True``: a *counting* ``Authentication-Results`` header (RFC 8601) shows ``dkim=pass`` for
+  a trusted domain (``header.d=knipp.de``, or ``header.i=@knipp.de``; subdomains of a trusted
+  domain count), and the message has exactly one From address, whose domain is the signing
+  domain or a subdomain of it.
+* ``False``: there is a counting header, and it contradicts the claim: DMARC failed for a From
+  in a trusted domain; or no trusted signature passed with the From aligned to it (DKIM
+  failed, was absent, neutral or a permanent error, passed only for another domain, as for a
+  colleague's forward or a look-alike domain, or the From is elsewhere); or there is not
+  exactly one From address (two From headers are a known way to have one address checked
+  and another one shown).
+* ``None``: no counting header, so no evidence either way; or only a temporary DKIM error for
+  a trusted domain (try again later).
+
+Which headers count: every ``Authentication-Results`` header whose authserv-id is one of
+``Trust.authserv_ids``; when none are configured (the default), only the topmost one, which
+the receiving server added last. Headers further down may have been written by the sender,
+so they never count. ``Trust.domains`` defaults to ``("knipp.de",)``.
+
+What it proves, and what it does not. drsparse verifies no signature itself: it reads the
+verdict that your own receiving server wrote, and trusts that header and nothing else. With
+``authserv_ids`` configured, a header forged with your server's id is harmless only if your
+server removes such headers from incoming mail, as RFC 8601 (section 5) requires. Without
+``authserv_ids``, the topmost header is taken to be your server's; if your server adds none,
+it is the sender's, and the verdict is worth nothing: configure ``authserv_ids``. Mail that
+did not pass through your server (a file someone hands you, a message delivered locally)
+carries no evidence worth reading. ``True`` says that a trusted domain signed the message;
+it does not say that the robot wrote it (anyone who can send mail through Knipp's servers,
+or a compromised Knipp account, passes too), nor that it was meant for you: a genuine
+signed robot mail to another reseller, sent on to you unchanged, still passes (DKIM replay).
+Check that the ``reference`` and the domain are yours. The verdict is on the message as
+delivered: a response in a forwarded attachment gets the forward's verdict, never the one
+the original message once had. The check assumes that Knipp signs its robot mail with DKIM;
+look at the headers of one genuine message before relying on it.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import email
+import email.charset
+import email.errors
+import email.utils
+import functools
+import re
+from collections.abc import Iterable
+from email.message import Message
+from email.policy import compat32
+from html.parser import HTMLParser
+from typing import NamedTuple
+
+from attrs import evolve, field, frozen
+
+from drsparse._blocks import normalize_newlines
+from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
+from drsparse._grammar import terminal_regexp
+from drsparse._limits import DEFAULT_LIMITS, Limits
+from drsparse._model import Origin, Response
+from drsparse._parse import parse_all
+
+__all__ = ["DEFAULT_TRUST", "Trust", "parse_message"]
+
+
+def _domain(name: str) -> str | None:
+    """A domain name in comparable form: lowercase ASCII (IDNs as ACE), no final dot."""
+    name = name.strip().rstrip(".").lower()
+    if not name or len(name) > 253 or any(c.isspace() or c in "@<>()[];," for c in name):
+        return None
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    # A single string is one name, not a sequence of one-letter names.
+    items = (value,) if isinstance(value, str) else tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"Trust takes names (str), not {type(item).__name__}")
+    return tuple(item.strip().lower() for item in items)
+
+
+def _domains(value: str | Iterable[str]) -> tuple[str, ...]:
+    domains = []
+    for name in _names(value):
+        domain = _domain(name)
+        if domain is None:
+            raise ValueError(f"not a domain name: {name!r}")
+        domains.append(domain)
+    return tuple(domains)
+
+
+@frozen
+class Trust:
+    """Whom the authenticity check trusts (see the module documentation for the rules).
+
+    ``domains``: DKIM signing domains whose signature makes a message authentic; their
+    subdomains count too. ``authserv_ids``: the authserv-ids of your own receiving servers,
+    the first word of the ``Authentication-Results`` headers they add (``mx.example.net``).
+    Without them only the topmost ``Authentication-Results`` header counts.
+    """
+
+    domains: tuple[str, ...] = field(default=("knipp.de",), converter=_domains)
+    authserv_ids: tuple[str, ...] = field(default=(), converter=_names)
+
+
+DEFAULT_TRUST = Trust()
+
+
+def parse_message(
+    data: bytes | str | Message,
+    *,
+    include_quoted: bool = False,
+    trust: Trust | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    source: str | None = None,
+) -> list[Response]:
+    """Every fresh response in one e-mail message, in the order of the message.
+
+    ``data`` is the raw message (``bytes`` as read from a file or pipe, best), its text, an
+    already parsed :class:`email.message.Message`, or a bare body without headers. Each
+    response's ``origin`` names the message (``source``, Message-ID, Date, From, Subject),
+    the MIME part path (``"2"``, ``"3.1"``; ``None`` for a single-part message), whether it
+    was quoted, and whether the message is authentic (judged with ``trust``, by default the
+    domain ``knipp.de``). Warnings about the decoding (a missing or wrong charset) are added
+    to the ``warnings`` of the responses of that part.
+
+    Quoted copies (``>`` lines, or an HTML ``<blockquote>``) are reported only with
+    ``include_quoted=True``, marked ``origin.quoted``. Of the alternatives of a
+    ``multipart/alternative``, the first that holds a response is reported, plain text first.
+
+    A ``str`` message is taken as already decoded: its parts without a transfer encoding are
+    used as they are, whatever charset they declare. Pass ``bytes`` where you can.
+
+    Raises :class:`DrsParseError` (with ``source`` filled in) for the first block that is
+    not a valid response, naming the line and column within the decoded text of the part and
+    the part in the message; :class:`LimitExceededError` for a message beyond ``limits``.
+    """
+    if trust is None:
+        trust = DEFAULT_TRUST
+    try:
+        return _Reader(limits, include_quoted, source).read(data, trust)
+    except DrsParseError as err:
+        if source is not None:
+            err.with_source(source)
+        raise
+
+
+# -------------------------------------------------------------------------------------------
+# Reading the message
+# -------------------------------------------------------------------------------------------
+
+# RFC 5322: "field-name = 1*ftext", printable ASCII but the colon, then the colon. What the
+# first line of a message looks like; an mbox "From " line may come before it.
+_FIELD_LINE = re.compile(r"[!-9;-~]+:")
+_FROM_LINE = re.compile(r">?From [^\n]*\n")
+
+
+# A multipart's Content-Type header (with its continuation lines, where the boundary often
+# is), or a line that may be a boundary. Case-insensitive, as header names and types are.
+_NESTING = re.compile(
+    rb"^(?:content-type[ \t]*:[ \t]*multipart/[^\n]*(?:\n[ \t][^\n]*)*|--[^\n]*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_BOUNDARY_PARAM = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\n]*)"|([^\s;"]+))', re.IGNORECASE)
+
+
+def _is_bare(head: str) -> bool:
+    """True for a text that does not start like a message: no header field on its first line.
+
+    The standard library would take the first lines of such a text for (broken) headers and
+    start counting lines after them; a bare body is parsed as text instead.
+    """
+    start = _FROM_LINE.match(head)
+    return _FIELD_LINE.match(head, start.end() if start else 0) is None
+
+
+class _Part(NamedTuple):
+    """Where a text was found, for origins, warnings and error messages."""
+
+    #: The MIME part path, ``None`` for the body of a single-part message.
+    path: str | None
+    #: Whether the text was converted from HTML.
+    html: bool
+
+
+class _Found(NamedTuple):
+    response: Response
+    part: str | None
+    quoted: bool
+
+
+class _Reader:
+    """One message's walk: the limits, the options and the responses found so far."""
+
+    def __init__(self, limits: Limits, include_quoted: bool, source: str | None) -> None:
+        self.limits = limits
+        self.include_quoted = include_quoted
+        self.source = source
+        #: Whether the message was given as text, its 8-bit parts decoded already.
+        self.from_text = False
+        self.parts = 0
+        self.found: list[_Found] = []
+
+    def read(self, data: bytes | str | Message, trust: Trust) -> list[Response]:
+        message: Message | None
+        if isinstance(data, Message):
+            message = data
+        elif isinstance(data, bytes | bytearray | memoryview | str):
+            if isinstance(data, str):
+                self._check_size(len(data), "characters")
+                self.from_text = True
+                data = _LINE_BREAK.sub("\n", data) if "\r" in data else data
+            else:
+                data = bytes(data)
+                self._check_size(len(data), "bytes")
+                # One line break, one "\n": line numbers stay, and the standard library's
+                # quoted-printable decoder, which knows only "\n" (it drops the text after a
+                # soft line break "=\r"), decodes bare-CR mail too.
+                data = _LINE_BREAK_BYTES.sub(b"\n", data) if b"\r" in data else data
+            head = data[:4096]
+            if _is_bare(head if isinstance(head, str) else head.decode("latin-1")):
+                text, warnings = (data, []) if isinstance(data, str) else _decode(data, None, None)
+                # A byte order mark would hide a header on line 1 from the block finder.
+                self._search(text.removeprefix("\ufeff"), _Part(None, False), warnings, bare=True)
+                return self._finish(None, trust)
+            self._check_nesting(
+                data if isinstance(data, bytes) else data.encode("utf-8", "replace")
+            )
+            message = _parse_email(data)
+        else:
+            raise TypeError(
+                f"parse_message() takes bytes, str or an email Message, not {type(data).__name__}"
+            )
+        try:
+            self._message(message, (), 0)
+        except RecursionError as exc:  # only with a max_depth beyond what Python can do
+            raise self._too_deep() from exc
+        return self._finish(message, trust)
+
+    def _check_size(self, size: int, unit: str) -> None:
+        if size > self.limits.max_message_bytes:
+            raise LimitExceededError(
+                f"message of {size} {unit}, beyond the limit "
+                f"max_message_bytes={self.limits.max_message_bytes}"
+            )
+
+    def _check_nesting(self, data: bytes) -> None:
+        """Refuse multiparts nested beyond ``max_depth`` before the e-mail parser sees them.
+
+        The standard library's parser checks every line against the boundary of every
+        enclosing multipart, so its time grows with lines times depth: a 2 MB message nested
+        900 deep takes a minute and a half. This scan follows the boundaries the way that
+        parser does, at a small part of its cost. It may count a multipart declared in a text
+        part (a quoted message) as nesting: only a text quoting more than ``max_depth`` of them
+        would be refused.
+        """
+        # Each multipart declares its type: with no more declarations than levels allowed,
+        # the nesting cannot go beyond them (counting is much cheaper than the scan).
+        if data.lower().count(b"multipart/") <= self.limits.max_depth:
+            return
+        enclosing: list[bytes] = []
+        for match in _NESTING.finditer(data):
+            line = match.group()
+            if line.startswith(b"--"):
+                name = line[2:].rstrip(b" \t")
+                for level in range(len(enclosing) - 1, -1, -1):
+                    if name == enclosing[level]:  # the next part of that multipart
+                        del enclosing[level + 1 :]
+                        break
+                    if name == enclosing[level] + b"--":  # its end
+                        del enclosing[level:]
+                        break
+                continue
+            boundary = _BOUNDARY_PARAM.search(line)
+            if boundary is not None:
+                enclosing.append(boundary.group(1) or boundary.group(2) or b"")
+                if len(enclosing) > self.limits.max_depth:
+                    raise self._too_deep()
+
+    def _finish(self, message: Message | None, trust: Trust) -> list[Response]:
+        if not self.found:
+            return []
+        origin = _origin(message, trust, self.source)
+        # Quoted copies and fresh responses of one part come out in the order of their lines.
+        return [
+            evolve(found.response, origin=evolve(origin, part=found.part, quoted=found.quoted))
+            for found in self.found
+        ]
+
+    # --- the MIME tree --------------------------------------------------------------------
+    #
+    # Part paths follow IMAP (RFC 3501, section 6.4.5): the children of a multipart are
+    # numbered from 1; the parts of an attached message are numbered below the attachment's
+    # own number, and the body of an attached single-part message is "N.1".
+
+    def _message(self, message: Message, prefix: tuple[int, ...], depth: int) -> None:
+        """A whole message: the top one, or one attached as ``message/rfc822``."""
+        if message.is_multipart() and message.get_content_maintype() == "multipart":
+            self._multipart(message, prefix, depth + 1)
+        else:
+            self._part(message, (*prefix, 1) if prefix else (), depth)
+
+    def _multipart(self, part: Message, path: tuple[int, ...], depth: int) -> None:
+        if depth > self.limits.max_depth:
+            raise self._too_deep()
+        children = _children(part)
+        numbered = list(enumerate(children, start=1))
+        if part.get_content_subtype() != "alternative":
+            for number, child in numbered:
+                self._part(child, (*path, number), depth)
+            return
+        # "multipart/alternative reports the text once": the alternatives say the same thing,
+        # so the first that holds a response is reported. Plain text first: it is the text
+        # the robot wrote; HTML is the same turned into markup, and costs a conversion.
+        numbered.sort(key=lambda item: item[1].get_content_type() != "text/plain")
+        for number, child in numbered:
+            before = len(self.found)
+            self._part(child, (*path, number), depth)
+            if len(self.found) > before:
+                return
+
+    def _part(self, part: Message, path: tuple[int, ...], depth: int) -> None:
+        self.parts += 1
+        if self.parts > self.limits.max_parts:
+            raise LimitExceededError(
+                f"more than {self.limits.max_parts} MIME parts, beyond the limit "
+                f"max_parts={self.limits.max_parts}"
+            )
+        ctype = part.get_content_type()  # parsed anew at each call: once per part
+        maintype = ctype.partition("/")[0]
+        if part.is_multipart():
+            if maintype == "multipart":
+                self._multipart(part, path, depth + 1)
+            # message/delivery-status is a list of header blocks, not of messages.
+            elif maintype == "message" and ctype != "message/delivery-status":
+                if depth + 1 > self.limits.max_depth:
+                    raise self._too_deep()
+                for inner in _children(part):
+                    self._message(inner, path, depth + 1)
+            return
+        where = _Part(".".join(map(str, path)) if path else None, False)
+        text, warnings, html = _leaf_text(part, ctype, where.path, from_text=self.from_text)
+        if text is not None:
+            self._search(text, where._replace(html=html), warnings)
+
+    def _too_deep(self) -> LimitExceededError:
+        return LimitExceededError(
+            f"MIME parts nested deeper than the limit max_depth={self.limits.max_depth}"
+        )
+
+    # --- the text of one part -------------------------------------------------------------
+
+    def _search(self, text: str, where: _Part, warnings: list[str], *, bare: bool = False) -> None:
+        """Parse the responses of one part's text, fresh ones and, if asked, quoted ones."""
+        if "DRS" not in text:  # every block header holds it: most parts stop here
+            return
+        # Quoted lines start with ">", so they never look like a block header (which may
+        # only be preceded by blanks): parsing the text as it is finds the fresh responses.
+        found = [
+            _Found(response, where.path, False)
+            for response in self._parse(text, where, bare=bare, quoted=False)
+        ]
+        if self.include_quoted and ">" in text:
+            quoted = _dequote(text)
+            if quoted is not None:
+                found += [
+                    _Found(response, where.path, True)
+                    for response in self._parse(quoted, where, bare=bare, quoted=True)
+                ]
+                found.sort(key=lambda item: item.response.fields[0].line)
+        if warnings:
+            extra = tuple(warnings)
+            found = [
+                item._replace(
+                    response=evolve(item.response, warnings=item.response.warnings + extra)
+                )
+                for item in found
+            ]
+        self.found += found
+
+    def _parse(self, text: str, where: _Part, *, bare: bool, quoted: bool) -> list[Response]:
+        try:
+            return parse_all(text, limits=self.limits)
+        except DrsParseError as err:
+            if bare and not quoted:
+                raise
+            # Line and column stay those in the part's decoded text; the message says which.
+            raise type(err)(
+                f"{err.msg} ({_describe(where, quoted=quoted)})",
+                line=err.line,
+                column=err.column,
+                source=self.source,
+            ) from err
+
+
+def _describe(where: _Part, *, quoted: bool) -> str:
+    place = f"MIME part {where.path}" if where.path else "the message body"
+    if where.html:
+        place += ", as text converted from HTML"
+    return f"in a quoted copy in {place}" if quoted else f"in {place}"
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    return [child for child in payload if isinstance(child, Message)] if payload else []
+
+
+def _parse_email(data: bytes | str) -> Message:
+    # compat32 is built not to raise on broken mail (it records defects instead); the
+    # exceptions below are what remains, from pathological nesting mostly.
+    try:
+        if isinstance(data, bytes):
+            return email.message_from_bytes(data, policy=compat32)
+        return email.message_from_string(data, policy=compat32)
+    except RecursionError as exc:
+        raise LimitExceededError(
+            "MIME parts nested too deep for the e-mail parser (limit max_depth)"
+        ) from exc
+    except (email.errors.MessageError, ValueError, LookupError, IndexError, TypeError) as exc:
+        raise UnreadableInputError(f"not a readable e-mail message: {exc}") from exc
+
+
+# -------------------------------------------------------------------------------------------
+# Decoding one part
+# -------------------------------------------------------------------------------------------
+
+# Codecs Python knows that are no charset a mail can declare: escape-sequence decoders and the
+# IDNA/punycode codecs (quadratic on long input, a way to make a part expensive).
+_NOT_CHARSETS = frozenset(
+    {"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined", "unicode-internal"}
+)
+# Labels that say "no charset" in so many words.
+_UNKNOWN_CHARSETS = frozenset({"unknown-8bit", "x-unknown", "unknown", "x-user-defined"})
+
+
+def _leaf_text(
+    part: Message, ctype: str, path: str | None, *, from_text: bool
+) -> tuple[str | None, list[str], bool]:
+    """The text of a leaf part that can hold a response, its warnings and whether it was HTML.
+
+    ``None`` for a part that cannot hold one. The type decides, before anything is decoded:
+    ``text/*`` is read (HTML converted to text), ``application/octet-stream`` only if the
+    bytes hold "DRS" (a response saved to a file and attached), anything else is skipped.
+    """
+    if ctype.startswith("text/"):
+        kind = "html" if ctype == "text/html" else "text"
+    elif ctype == "application/octet-stream":
+        kind = "binary"
+    else:
+        return None, [], False
+    try:
+        payload = _payload(part, from_text=from_text)
+        charset = None if kind == "binary" else part.get_content_charset()
+    except (email.errors.MessageError, ValueError, LookupError, TypeError) as exc:
+        raise UnreadableInputError(f"MIME part {path or 'body'} cannot be decoded: {exc}") from exc
+    warnings: list[str] = []
+    if isinstance(payload, str):
+        text = payload
+    else:
+        if kind == "binary" and b"DRS" not in payload:
+            return None, [], False
+        text, warnings = _decode(payload, charset, path)
+    if kind == "html":
+        if "DRS" not in text:
+            return None, [], False
+        return _html_text(text, path), warnings, True
+    return text, warnings, False
+
+
+# The transfer encodings that turn bytes into ASCII (RFC 2045, and uuencode, which compat32
+# also undoes). The others (7bit, 8bit, binary, none) leave the bytes as they are.
+_TRANSFER_ENCODINGS = frozenset(
+    {"quoted-printable", "base64", "x-uuencode", "uuencode", "uue", "x-uue"}
+)
+_LINE_BREAK = re.compile(r"\r\n?")
+_LINE_BREAK_BYTES = re.compile(rb"\r\n?")
+
+
+def _payload(part: Message, *, from_text: bool) -> bytes | str:
+    """The body of a leaf, transfer encoding undone: bytes to decode, or already a ``str``.
+
+    A ``str`` message has its 8-bit parts as text already, and they are returned as text.
+    """
+    if from_text:
+        cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+        if cte not in _TRANSFER_ENCODINGS:
+            payload = part.get_payload()
+            return payload if isinstance(payload, str) else ""
+    decoded = part.get_payload(decode=True)
+    return decoded if isinstance(decoded, bytes) else b""
+
+
+def _escaped(text: str) -> bool:
+    """True for a str that holds bytes as surrogate escapes (how compat32 keeps 8-bit data)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, list[str]]:
+    """Text from the bytes of a part, and what went wrong on the way.
+
+    The declared charset first; when it is missing, unknown or does not fit, UTF-8, then
+    Latin-1 (which never fails), with a warning. Pure ASCII without a charset is no news.
+    """
+    where = f"MIME part {path}" if path else "the message body"
+    if charset is None or charset in _UNKNOWN_CHARSETS:
+        if raw.isascii():
+            return raw.decode("ascii"), []
+        problem = "declares no charset"
+    else:
+        name = _codec(charset)
+        if name is None:
+            problem = f"declares the unknown charset {charset!r}"
+        else:
+            try:
+                return raw.decode(name), []
+            except (UnicodeError, ValueError, LookupError):
+                problem = f"is not valid {charset!r} as it declares"
+    try:
+        text, fallback = raw.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        text, fallback = raw.decode("latin-1"), "Latin-1"
+    if path is None and charset is None and fallback == "UTF-8":
+        return text, []  # a body without headers: UTF-8 is what such a text is expected to be
+    return text, [f"{where} {problem}; decoded as {fallback}"]
+
+
+def _codec(charset: str) -> str | None:
+    """The Python codec of a charset label, ``None`` if Python has none or it is no charset."""
+    label = email.charset.ALIASES.get(charset, charset)
+    try:
+        info = codecs.lookup(label)
+    except (LookupError, ValueError, TypeError):  # ValueError: a label with a NUL in it
+        return None
+    # bytes-to-bytes codecs (base64, zlib) are no text encodings: decode() refuses them.
+    if info.name in _NOT_CHARSETS or not getattr(info, "_is_text_encoding", True):
+        return None
+    return info.name
+
+
+# -------------------------------------------------------------------------------------------
+# HTML to text
+# -------------------------------------------------------------------------------------------
+
+# Elements that start and end a line, the way a browser shows them.
+_BLOCK_TAGS = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "body", "caption", "center", "dd"),
+        *("details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure"),
+        *("footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "html"),
+        *("legend", "li", "main", "menu", "nav", "ol", "p", "pre", "section", "summary"),
+        *("table", "tbody", "tfoot", "thead", "tr", "ul"),
+    }
+)
+_HIDDEN_TAGS = frozenset({"script", "style", "template", "title"})
+_PRE_TAGS = frozenset({"pre", "textarea", "listing", "plaintext", "xmp"})
+_HTML_SPACE = re.compile(r"[ \t\n\r\f\xa0]+")
+
+
+class _HtmlText(HTMLParser):
+    """The text of an HTML document as a browser lays it out, in lines.
+
+    Block elements and ``<br>`` break lines; other white space collapses to one space except
+    in ``<pre>``; entities are unescaped; scripts and styles are dropped. The lines of a
+    ``<blockquote>`` are prefixed with ``> `` per level, so that an HTML reply quotes the
+    way a plain-text one does.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self._line: list[str] = []
+        # Whether the next text starts after white space (or at the start of a line), where
+        # its own leading white space collapses away.
+        self._after_blank = True
+        self._hidden = 0
+        self._pre = 0
+        self._quote = 0
+
+    def _break(self, *, always: bool = False) -> None:
+        text = "".join(self._line).rstrip(" ")
+        if text or always:
+            self.lines.append(f"{'> ' * self._quote}{text}" if text else ">" * self._quote)
+        self._line = []
+        self._after_blank = True
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN_TAGS:
+            self._hidden += 1
+        elif tag == "br":
+            self._break(always=True)
+        elif tag in ("td", "th"):
+            self.handle_data(" ")  # cells of a row stand side by side
+        elif tag in _BLOCK_TAGS:
+            self._break()
+            self._quote += tag == "blockquote"
+            self._pre += tag in _PRE_TAGS
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_TAGS:
+            self._hidden = max(self._hidden - 1, 0)
+        elif tag in _BLOCK_TAGS:
+            self._break()
+            if tag == "blockquote":
+                self._quote = max(self._quote - 1, 0)
+            elif tag in _PRE_TAGS:
+                self._pre = max(self._pre - 1, 0)
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if self._pre:
+            first, *rest = normalize_newlines(data.replace("\xa0", " ")).split("\n")
+            self._line.append(first)
+            for line in rest:
+                self._break(always=True)
+                self._line.append(line)
+            self._after_blank = False
+            return
+        text = _HTML_SPACE.sub(" ", data)
+        if self._after_blank:
+            text = text.lstrip(" ")
+        if text:
+            self._line.append(text)
+            self._after_blank = text.endswith(" ")
+
+    def text(self) -> str:
+        self._break()
+        return "\n".join(self.lines) + "\n"
+
+
+def _html_text(html: str, path: str | None) -> str:
+    converter = _HtmlText()
+    try:
+        converter.feed(html)
+        converter.close()
+    # html.parser records no errors in 3.11 but keeps asserts for states it thinks impossible.
+    except (AssertionError, ValueError, IndexError, RecursionError) as exc:
+        raise UnreadableInputError(
+            f"the HTML of MIME part {path or 'body'} cannot be read: {exc}"
+        ) from exc
+    return converter.text()
+
+
+# -------------------------------------------------------------------------------------------
+# Quoted copies
+# -------------------------------------------------------------------------------------------
+
+# A quoted line: blanks, then one or more ">" markers, each perhaps followed by one blank
+# ("> > text", ">> text", ">text").
+_QUOTE_MARKERS = re.compile(r"[ \t]*(?:>[ \t]?)+")
+
+
+@functools.cache
+def _block_lines() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A block's header line, and the lines that continue a block (pair, comment, blank).
+
+    Taken from the grammar, so that a quoted copy is cut by the same rules as a fresh text;
+    the grammar's line terminals end with the line break, which is not part of a line here.
+    """
+
+    def line(name: str) -> str:
+        return terminal_regexp(name).removesuffix(r"\n")
+
+    inside = rf"(?:{line('PAIR')})|(?:{line('COMMENT')})|[ \t]*"
+    return re.compile(line("HEADER_LINE")), re.compile(inside)
+
+
+def _dequote(text: str) -> str | None:
+    """The blocks of the quoted copies in ``text``, markers removed, at their own lines.
+
+    Every other line becomes blank, so that line numbers stay those of the part. A quoted
+    block ends at the first line that is not a pair, comment or blank, and also where the
+    quoting ends or changes depth. Unlike in a fresh text, pairs after that line do not make
+    it malformed: a mail program quotes all the text parts of a message one after the other,
+    so the robot's echo of the application (pairs too) follows the response's prose in a
+    reply, and a reply quoting a reply nests copies. ``None`` when there is no quoted block.
+    """
+    header, inside = _block_lines()
+    lines = normalize_newlines(text).split("\n")
+    out = [""] * len(lines)
+    found = in_block = False
+    depth = 0
+    for number, line in enumerate(lines):
+        marker = _QUOTE_MARKERS.match(line)
+        level = marker.group().count(">") if marker else 0
+        if level != depth:
+            in_block = False
+            depth = level
+        if marker is None:
+            continue
+        content = line[marker.end() :]
+        if header.fullmatch(content):
+            found = in_block = True
+        elif not (in_block and inside.fullmatch(content)):
+            in_block = False
+            continue
+        out[number] = content
+    return "\n".join(out) if found else None
+
+
+# -------------------------------------------------------------------------------------------
+# Provenance and authenticity
+# -------------------------------------------------------------------------------------------
+
+
+def _origin(message: Message | None, trust: Trust, source: str | None) -> Origin:
+    if message is None:
+        return Origin(source=source)
+    return Origin(
+        source=source,
+        message_id=_header_text(message, "message-id"),
+        date=_header_text(message, "date"),
+        sender=_header_text(message, "from"),
+        subject=_header_text(message, "subject"),
+        authentic=_authentic(message, trust),
+    )
+
+
+def _raw_headers(message: Message, name: str) -> list[str]:
+    """The values of every header ``name``, top first, unfolded, 8-bit bytes decoded.
+
+    ``raw_items`` gives the values as they were parsed; ``get`` would turn a value with
+    8-bit bytes into a Header object that loses them.
+    """
+    values = []
+    for key, value in message.raw_items():
+        if key.lower() != name:
+            continue
+        text = str(value)
+        if _escaped(text):
+            raw = text.encode("ascii", "surrogateescape")
+            try:
+                text = raw.decode("utf-8")  # RFC 6532 allows UTF-8 in headers
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+        # RFC 5322 unfolding: a line break followed by white space is removed.
+        values.append(re.sub(r"\r\n|\r|\n", "", text).strip())
+    return values
+
+
+def _header_text(message: Message, name: str) -> str | None:
+    """The first header ``name`` as text: RFC 2047 encoded words decoded, ``None`` if absent."""
+    values = _raw_headers(message, name)
+    return _decode_words(values[0]) if values else None
+
+
+# RFC 2047: "encoded-word = "=?" charset "?" encoding "?" encoded-text "?="", where the
+# charset may carry an RFC 2231 language ("utf-8*de").
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
+_BLANKS = re.compile(r"[ \t]*")
+
+
+def _decode_words(value: str) -> str:
+    """A header value with its encoded words decoded; a word that cannot be is kept as sent.
+
+    "Any 'linear-white-space' that separates a pair of adjacent 'encoded-word's is ignored."
+    Written here rather than taken from ``email.header.decode_header``, which turns the
+    non-ASCII text of a value read from a ``str`` into escape sequences.
+    """
+    out: list[str] = []
+    end = 0
+    after_word = False
+    for match in _ENCODED_WORD.finditer(value):
+        between = value[end : match.start()]
+        word = _decode_word(*match.groups())
+        if not (after_word and word is not None and _BLANKS.fullmatch(between)):
+            out.append(between)
+        out.append(match.group(0) if word is None else word)
+        after_word = word is not None
+        end = match.end()
+    out.append(value[end:])
+    return "".join(out)
+
+
+def _decode_word(charset: str, encoding: str, text: str) -> str | None:
+    try:
+        data = text.encode("ascii")
+        if encoding in "Qq":
+            raw = binascii.a2b_qp(data, header=True)
+        else:
+            raw = binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
+    except (UnicodeError, binascii.Error, ValueError):
+        return None
+    name = _codec(charset.lower())
+    if name is not None:
+        try:
+            return raw.decode(name)
+        except (UnicodeError, ValueError, LookupError):
+            pass
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _within(name: str, domains: Iterable[str]) -> bool:
+    """``name`` is one of ``domains`` or a subdomain of one."""
+    return any(name == domain or name.endswith("." + domain) for domain in domains)
+
+
+class _AuthResult(NamedTuple):
+    """One result of an ``Authentication-Results`` header: ``dkim=pass header.d=knipp.de``."""
+
+    method: str
+    result: str
+    properties: dict[str, str]
+
+
+# A token of an Authentication-Results value outside comments: a quoted string (its closing
+# quote may be missing), one of the specials, or a word. Inside a comment only nesting and
+# quoted-pairs matter (RFC 5322: a quote is ordinary text in a comment).
+_AUTHRES_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"?|([();=])|([^\s"();=]+))', re.DOTALL)
+_COMMENT_SPECIAL = re.compile(r"\\.|[()]", re.DOTALL)
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _authres_statements(value: str) -> list[list[str]]:
+    """The words of an ``Authentication-Results`` value, statement by statement.
+
+    Comments (nested parentheses) are dropped, a quoted string is one word whatever it holds,
+    ``=`` is a word of its own (RFC 8601 allows white space around it) and ``;`` ends a
+    statement. The receiving server may copy text the sender chose into the header (in
+    comments or quoted strings), so these are read exactly, never guessed at.
+    """
+    statements: list[list[str]] = [[]]
+    depth = 0
+    position = 0
+    while position < len(value):
+        if depth:
+            special = _COMMENT_SPECIAL.search(value, position)
+            if special is None:
+                break  # the rest of the value is an unclosed comment
+            depth += {"(": 1, ")": -1}.get(special.group(), 0)
+            position = special.end()
+            continue
+        token = _AUTHRES_TOKEN.match(value, position)
+        if token is None:
+            break  # only white space is left
+        position = token.end()
+        quoted, special_char, word = token.groups()
+        if quoted is not None:
+            statements[-1].append(_QUOTED_PAIR.sub(r"\1", quoted))
+        elif special_char == "(":
+            depth = 1
+        elif special_char == ";":
+            statements.append([])
+        elif special_char == "=":
+            statements[-1].append("=")
+        elif word is not None:
+            statements[-1].append(word)
+    return statements
+
+
+def _split_authres(value: str) -> tuple[str, list[_AuthResult]]:
+    """The authserv-id and the results of one ``Authentication-Results`` value (RFC 8601).
+
+    Anything unreadable yields fewer results, never an exception.
+    """
+    head, *rest = _authres_statements(value)
+    authserv_id = head[0].lower() if head else ""
+    results = []
+    for words in rest:
+        pairs = [
+            (words[i - 1], words[i + 1])
+            for i in range(1, len(words) - 1)
+            if words[i] == "=" and words[i - 1] != "=" and words[i + 1] != "="
+        ]
+        if not pairs:
+            continue  # "none": no method was checked
+        (method, result), *properties = pairs
+        results.append(
+            _AuthResult(
+                method.split("/")[0].lower(),
+                result.lower(),
+                {key.lower(): val for key, val in properties},
+            )
+        )
+    return authserv_id, results
+
+
+def _counting_results(message: Message, trust: Trust) -> list[_AuthResult] | None:
+    """The results of the Authentication-Results headers that count, ``None`` if none does."""
+    headers = [_split_authres(value) for value in _raw_headers(message, "authentication-results")]
+    if trust.authserv_ids:
+        counting = [
+            results for authserv_id, results in headers if authserv_id in trust.authserv_ids
+        ]
+    else:
+        # The topmost header is the last one added: the receiving server's.
+        counting = [headers[0][1]] if headers else []
+    if not counting:
+        return None
+    return [result for results in counting for result in results]
+
+
+def _from_domain(message: Message) -> str | None:
+    """The domain of the one From address; ``None`` for none, several, or nonsense.
+
+    Two From headers, or two addresses in one, are a known way to have a signature checked
+    for one address and another one shown: nothing is aligned with such a message.
+    """
+    values = _raw_headers(message, "from")
+    if len(values) != 1:
+        return None
+    addresses = [addr for _, addr in email.utils.getaddresses(values) if addr]
+    if len(addresses) != 1 or addresses[0].count("@") != 1:
+        return None
+    return _domain(addresses[0].rpartition("@")[2])
+
+
+def _authentic(message: Message, trust: Trust) -> bool | None:
+    """The verdict of the module documentation's rules on one message."""
+    results = _counting_results(message, trust)
+    if results is None:
+        return None
+    sender = _from_domain(message)
+    claims_trusted = sender is not None and _within(sender, trust.domains)
+    if claims_trusted and any(r.method == "dmarc" and r.result == "fail" for r in results):
+        return False
+    temporary = False
+    for r in results:
+        if r.method != "dkim":
+            continue
+        signer = _signing_domain(r.properties)
+        if signer is None or not _within(signer, trust.domains):
+            continue
+        if r.result == "pass" and sender is not None and _within(sender, (signer,)):
+            return True
+        temporary = temporary or r.result == "temperror"
+    return None if temporary else False
+
+
+def _signing_domain(properties: dict[str, str]) -> str | None:
+    if "header.d" in properties:
+        return _domain(properties["header.d"])
+    identity = properties.get("header.i", "")
+    return _domain(identity.rpartition("@")[2]) if "@" in identity else None

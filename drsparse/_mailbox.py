@@ -1,0 +1,319 @@
+"""The mailbox stage: a path (or standard input) in, its messages out, one at a time.
+
+What users point drsparse at is whatever their mail system keeps: a single message file, an
+mbox, a Maildir, a folder tree of ``.eml`` files, or a pipe. :func:`read_messages` tells them
+apart and yields the raw bytes of each message with a label saying where it came from:
+
+* a directory with ``cur/`` or ``new/`` is a Maildir: the files of both, sorted by name
+  (Maildir names start with the delivery time);
+* any other directory is a tree: every regular file in it, folders and files sorted by
+  name, hidden ones (``.name``) skipped; each file is read as below;
+* a file (or standard input, ``-``) whose first line is an mbox ``From `` line is an mbox,
+  detected by content whatever the file is called; its messages are labelled ``path#1``,
+  ``path#2`` ...;
+* anything else is one message, labelled with its path.
+
+Reading is lazy and memory stays flat: an mbox is read as a stream of lines, one message at
+a time, and no message is held beyond :attr:`Limits.max_message_bytes`. A message that
+cannot be read yields an item with its error, and the iteration goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+from collections.abc import Iterator
+from typing import IO
+
+from attrs import frozen
+
+from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
+from drsparse._limits import DEFAULT_LIMITS, Limits
+from drsparse._mail import Trust, parse_message
+from drsparse._model import Response
+
+__all__ = ["MailItem", "parse_messages", "read_messages"]
+
+#: How much is read at a time from a file or pipe.
+_CHUNK = 64 * 1024
+
+
+@frozen
+class MailItem:
+    """One message of an input: its label and either its raw bytes or why it cannot be read."""
+
+    #: A path, ``path#N`` for the N-th message of an mbox (from 1), ``-`` for standard input.
+    source: str
+    data: bytes | None = None
+    error: DrsParseError | None = None
+
+
+def read_messages(
+    path: str | os.PathLike[str] | None, *, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[MailItem]:
+    """Every message of a file, an mbox, a Maildir, a folder tree or (``None``/``"-"``) stdin.
+
+    Lazily, in a stable order (see the module documentation for how the kind of input is
+    told). Exactly one of ``data`` and ``error`` is set in each item; an error (a file that
+    vanished, a permission, a message beyond ``limits.max_message_bytes``) ends nothing.
+    """
+    if path is None or os.fspath(path) == "-":
+        yield from _stream(sys.stdin.buffer, "-", limits, size=None)
+        return
+    name = os.fspath(path)
+    try:
+        mode = os.stat(name).st_mode
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        yield _unreadable(name, exc)
+        return
+    if stat.S_ISDIR(mode):
+        yield from _directory(name, limits)
+    else:
+        # Not only regular files: a named pipe or /dev/stdin is read as a stream too.
+        yield from _file(name, limits)
+
+
+def parse_messages(
+    path: str | os.PathLike[str] | None,
+    *,
+    include_quoted: bool = False,
+    trust: Trust | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Iterator[tuple[str, list[Response] | DrsParseError]]:
+    """:func:`read_messages` and :func:`~drsparse.parse_message` in one: for each message,
+    its label and either its responses (often none) or the error that stopped it.
+
+    A broken message yields its error (with ``source`` filled in) and the iteration goes on.
+    """
+    for item in read_messages(path, limits=limits):
+        if item.error is not None:
+            yield item.source, item.error
+            continue
+        assert item.data is not None  # a MailItem holds one of the two
+        try:
+            responses = parse_message(
+                item.data,
+                include_quoted=include_quoted,
+                trust=trust,
+                limits=limits,
+                source=item.source,
+            )
+        except DrsParseError as err:
+            yield item.source, err.with_source(item.source)
+        else:
+            yield item.source, responses
+
+
+def _unreadable(source: str, exc: OSError | ValueError) -> MailItem:
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return MailItem(source, error=UnreadableInputError(f"cannot read: {reason}", source=source))
+
+
+# -------------------------------------------------------------------------------------------
+# Directories
+# -------------------------------------------------------------------------------------------
+
+
+def _directory(root: str, limits: Limits) -> Iterator[MailItem]:
+    subdirs = [os.path.join(root, sub) for sub in ("cur", "new")]
+    if any(os.path.isdir(sub) for sub in subdirs):
+        # A Maildir: the messages of cur/ and new/ together, in the order of their names.
+        files: list[tuple[str, str]] = []
+        for sub in subdirs:
+            if os.path.isdir(sub):
+                entries, error = _entries(sub)
+                if error is not None:
+                    yield error
+                files += [(entry.name, entry.path) for entry in entries if _is_file(entry)]
+        for _, file in sorted(files):
+            yield from _file(file, limits)
+        return
+    # A tree, walked depth first in name order with an explicit stack: no recursion limit,
+    # and an error in one folder is reported where it happens instead of ending the walk.
+    stack: list[os.DirEntry[str] | str] = [root]
+    while stack:
+        entry = stack.pop()
+        if isinstance(entry, os.DirEntry) and not _is_dir(entry):
+            yield from _file(entry.path, limits)
+            continue
+        entries, error = _entries(entry if isinstance(entry, str) else entry.path)
+        if error is not None:
+            yield error
+        stack += reversed([found for found in entries if _is_dir(found) or _is_file(found)])
+
+
+def _entries(folder: str) -> tuple[list[os.DirEntry[str]], MailItem | None]:
+    """The visible entries of a folder sorted by name, or the error reading it."""
+    try:
+        with os.scandir(folder) as found:
+            entries = [entry for entry in found if not entry.name.startswith(".")]
+    except OSError as exc:
+        return [], _unreadable(folder, exc)
+    return sorted(entries, key=lambda entry: entry.name), None
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    # Links to folders are not followed: a link loop would never end the walk.
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    # Only regular files (links to them too): a named pipe or a device in a tree would block.
+    # A link to nothing counts as a file, so that reading it reports the broken link instead
+    # of the message silently missing from the run.
+    try:
+        return entry.is_file() or (entry.is_symlink() and not os.path.exists(entry.path))
+    except OSError:
+        return False
+
+
+# -------------------------------------------------------------------------------------------
+# Files and streams
+# -------------------------------------------------------------------------------------------
+
+
+def _file(name: str, limits: Limits) -> Iterator[MailItem]:
+    try:
+        handle = open(name, "rb")  # noqa: SIM115 - closed below, after a lazy iteration
+    except OSError as exc:
+        yield _unreadable(name, exc)
+        return
+    with handle:
+        try:
+            status = os.fstat(handle.fileno())
+        except OSError as exc:
+            yield _unreadable(name, exc)
+            return
+        size = status.st_size if stat.S_ISREG(status.st_mode) else None
+        yield from _stream(handle, name, limits, size=size)
+
+
+# An mbox "From " line (RFC 4155): "From ", the envelope sender, and the date, which holds a
+# time "hh:mm". The time keeps a body line like "From the robot:" from starting a message in
+# an mbox whose writer did not escape it.
+_FROM_ = re.compile(rb"From \S+ [^\r\n]*[0-9]:[0-9]{2}")
+# mboxrd: a writer adds one ">" in front of every body line that matches ">*From ".
+_ESCAPED_FROM = re.compile(rb">+From ")
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_BLANK_LINES = frozenset({b"\n", b"\r\n", b"\r"})
+
+
+def _stream(
+    handle: IO[bytes], source: str, limits: Limits, *, size: int | None
+) -> Iterator[MailItem]:
+    """The messages of an open file or pipe: an mbox if its first line says so, else one."""
+    try:
+        first = handle.read(_CHUNK)
+    except OSError as exc:
+        yield _unreadable(source, exc)
+        return
+    if _FROM_.match(first):
+        yield from _mbox(_lines(handle, first), source, limits)
+        return
+    if size is not None and size > limits.max_message_bytes:
+        yield MailItem(source, error=_too_large(source, size, limits))
+        return
+    try:
+        # One byte beyond the limit tells a pipe that is too long from one that fits.
+        data = first + handle.read(max(limits.max_message_bytes + 1 - len(first), 0))
+    except OSError as exc:
+        yield _unreadable(source, exc)
+        return
+    if len(data) > limits.max_message_bytes:
+        yield MailItem(source, error=_too_large(source, None, limits))
+    else:
+        yield MailItem(source, data=data)
+
+
+def _too_large(source: str, size: int | None, limits: Limits) -> LimitExceededError:
+    what = f"message of {size} bytes" if size is not None else "message"
+    return LimitExceededError(
+        f"{what} beyond the limit max_message_bytes={limits.max_message_bytes}", source=source
+    )
+
+
+def _lines(handle: IO[bytes], first: bytes) -> Iterator[bytes]:
+    """The lines of a stream with their line breaks (LF, CRLF or bare CR), read in chunks.
+
+    A line longer than a chunk comes in pieces of a chunk or more, so that one endless line
+    never sits in memory whole; every piece but the last of such a line lacks a line break.
+    Raises OSError.
+    """
+    pending = b""
+    chunk = first
+    while chunk:
+        buffer = pending + chunk
+        start = 0
+        for match in _LINE_BREAK.finditer(buffer):
+            if match.end() == len(buffer) and match.group() == b"\r":
+                break  # maybe the first half of a CRLF: wait for the next chunk
+            yield buffer[start : match.end()]
+            start = match.end()
+        pending = buffer[start:]
+        if len(pending) >= _CHUNK:
+            # Keep a final CR back: it may be the first half of a CRLF.
+            cut = len(pending) - pending.endswith(b"\r")
+            yield pending[:cut]
+            pending = pending[cut:]
+        chunk = handle.read(_CHUNK)
+    if pending:
+        yield pending
+
+
+def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailItem]:
+    """The messages of an mbox, one at a time.
+
+    A message starts at a "From " line that starts the file or follows a blank line, and
+    ends before the blank line in front of the next one (that blank line is the mbox's, not
+    the message's). The "From " line itself is the mbox's envelope and is dropped, and the
+    mboxrd escape is undone: ">From " becomes "From ", ">>From " becomes ">From ".
+    """
+    number = 0
+    message: list[bytes] = []
+    size = 0
+    too_large = False
+    at_line_start = True  # whether the next piece starts a line
+    after_blank = True  # whether the last complete line was blank (or there was none)
+
+    def finish() -> MailItem:
+        label = f"{source}#{number}"
+        if too_large:
+            return MailItem(label, error=_too_large(label, None, limits))
+        if message and message[-1] in _BLANK_LINES:
+            message.pop()
+        return MailItem(label, data=b"".join(message))
+
+    try:
+        for piece in lines:
+            starts_line, at_line_start = at_line_start, piece.endswith((b"\n", b"\r"))
+            if not starts_line:
+                is_blank = False
+            elif after_blank and _FROM_.match(piece):
+                if number:
+                    yield finish()
+                number += 1
+                message, size, too_large = [], 0, False
+                after_blank = False
+                continue
+            else:
+                is_blank = piece in _BLANK_LINES
+                if piece.startswith(b">") and _ESCAPED_FROM.match(piece):
+                    piece = piece[1:]  # noqa: PLW2901 - the line as the message had it
+            if at_line_start:
+                after_blank = starts_line and is_blank
+            size += len(piece)
+            if size > limits.max_message_bytes:
+                too_large = True
+                message = []  # keep reading to the next message, holding nothing
+            elif not too_large:
+                message.append(piece)
+    except OSError as exc:
+        yield _unreadable(f"{source}#{max(number, 1)}", exc)
+        return
+    if number:
+        yield finish()
