@@ -9,8 +9,9 @@ their numeric index, never by where their lines stand.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from drsparse._errors import (
@@ -63,24 +64,52 @@ class Slot(NamedTuple):
     attr: str = ""
 
 
-def _index(segment: str, key: str, pair: Pair | None, limits: Limits) -> int:
+class _BadIndex(Exception):
+    """Internal: an index segment that is no number from 1 up (or beyond ``max_index``)."""
+
+    def __init__(self, segment: str, *, too_large: bool) -> None:
+        super().__init__(segment)
+        self.segment = segment
+        self.too_large = too_large
+
+
+def _index(segment: str, max_index: int) -> int:
     """A group index: a positive decimal number (they are 1-based) within the limit."""
-    line, column = (pair.line, pair.key_column) if pair else (None, None)
     if not (segment.isascii() and segment.isdigit()) or segment.startswith("0"):
-        raise InvalidValueError(
-            f"index {segment!r} in key {key!r} is not a number from 1 up",
-            line=line,
-            column=column,
-        )
+        raise _BadIndex(segment, too_large=False)
     # Compare the digits before converting: a huge index never becomes a huge integer.
-    limit = str(limits.max_index)
+    limit = str(max_index)
     if len(segment) > len(limit) or (len(segment) == len(limit) and segment > limit):
-        raise LimitExceededError(
-            f"index {segment} in key {key!r} is beyond the limit max_index={limit}",
-            line=line,
-            column=column,
-        )
+        raise _BadIndex(segment, too_large=True)
     return int(segment)
+
+
+# The same few dozen keys come in every block: the mapping from key to slot is cached. The
+# cache is bounded, so a block of a million different keys costs misses, not memory.
+@functools.lru_cache(maxsize=4096)
+def _slot(key: str, max_index: int) -> Slot | None:
+    if key in _TOP_KEYS:
+        return Slot("top", attr=key)
+    head, _, rest = key.partition(".")
+    index, _, attr = rest.partition(".")
+    if not attr:
+        return None
+    if head == "result":
+        if attr in _SUB_ATTRS:
+            return Slot("sub", _index(index, max_index), attr=attr)
+        kind, _, tail = attr.partition(".")
+        if kind in ("key", "value") and tail and "." not in tail:
+            return Slot(f"{kind}s", _index(index, max_index), _index(tail, max_index))
+        if kind == "data":
+            m, _, which = tail.partition(".")
+            if which in ("key", "value"):
+                return Slot("data", _index(index, max_index), _index(m, max_index), which)
+        return None
+    if head == "ns" and attr in _NS_ATTRS:
+        return Slot("ns", _index(index, max_index), attr=attr)
+    if head == "contact" and attr in _CONTACT_ATTRS:
+        return Slot("contact", _index(index, max_index), attr=attr)
+    return None
 
 
 def key_slot(key: str, pair: Pair | None = None, limits: Limits = DEFAULT_LIMITS) -> Slot | None:
@@ -89,32 +118,22 @@ def key_slot(key: str, pair: Pair | None = None, limits: Limits = DEFAULT_LIMITS
     A key shaped like a known group key but with a bad index (``result.x.code``,
     ``ns.0.name``) is an error, not an unknown key: it is a known key written wrongly.
     """
-    if key in _TOP_KEYS:
-        return Slot("top", attr=key)
-    head, _, rest = key.partition(".")
-    index, _, attr = rest.partition(".")
-    if not attr:
-        return None
-
-    def number(segment: str) -> int:
-        return _index(segment, key, pair, limits)
-
-    if head == "result":
-        if attr in _SUB_ATTRS:
-            return Slot("sub", number(index), attr=attr)
-        kind, _, tail = attr.partition(".")
-        if kind in ("key", "value") and tail and "." not in tail:
-            return Slot(f"{kind}s", number(index), number(tail))
-        if kind == "data":
-            m, _, which = tail.partition(".")
-            if which in ("key", "value"):
-                return Slot("data", number(index), number(m), which)
-        return None
-    if head == "ns" and attr in _NS_ATTRS:
-        return Slot("ns", number(index), attr=attr)
-    if head == "contact" and attr in _CONTACT_ATTRS:
-        return Slot("contact", number(index), attr=attr)
-    return None
+    try:
+        return _slot(key, limits.max_index)
+    except _BadIndex as bad:
+        line, column = (pair.line, pair.key_column) if pair else (None, None)
+        if bad.too_large:
+            raise LimitExceededError(
+                f"index {bad.segment} in key {key!r} is beyond the limit "
+                f"max_index={limits.max_index}",
+                line=line,
+                column=column,
+            ) from None
+        raise InvalidValueError(
+            f"index {bad.segment!r} in key {key!r} is not a number from 1 up",
+            line=line,
+            column=column,
+        ) from None
 
 
 def _integer(pair: Pair) -> int:
@@ -221,7 +240,8 @@ def build_response(
     warnings: list[str] = []
     fields: list[Field] = []
     first_seen: dict[str, Pair] = {}
-    slots: dict[Slot, Pair] = {}
+    # The known pairs by the kind of their slot, so that each group is built from its own.
+    slots: dict[str, list[tuple[Slot, Pair]]] = {}
     unknown: list[Pair] = []
     for pair in pairs:
         if pair.length > limits.max_line_length:
@@ -250,12 +270,12 @@ def build_response(
         if slot is None:
             unknown.append(pair)
         else:
-            slots[slot] = pair
+            slots.setdefault(slot.kind, []).append((slot, pair))
 
     for pair in unknown:
         warnings.append(f"line {pair.line}: unknown key {pair.key!r} (kept in fields)")
 
-    top = {slot.attr: pair for slot, pair in slots.items() if slot.kind == "top"}
+    top = {slot.attr: pair for slot, pair in slots.get("top", ())}
     code_pair = top.get("result.code")
     if code_pair is None:
         raise MissingKeyError(
@@ -273,11 +293,11 @@ def build_response(
         sub_results=_sub_results(slots, warnings, check_msg),
         nameservers=tuple(
             Nameserver(**{attr: pair.value for attr, pair in group.items()})
-            for group in _groups(slots, "ns", "ns", warnings)
+            for group in _groups(slots.get("ns", ()), "ns", warnings)
         ),
         contacts=tuple(
             Contact(**{attr: pair.value for attr, pair in group.items()})
-            for group in _groups(slots, "contact", "contact", warnings)
+            for group in _groups(slots.get("contact", ()), "contact", warnings)
         ),
         fields=tuple(fields),
         warnings=tuple(warnings),
@@ -302,13 +322,12 @@ def _warn_msg(
 
 
 def _groups(
-    slots: dict[Slot, Pair], kind: str, prefix: str, warnings: list[str]
+    slots: Iterable[tuple[Slot, Pair]], prefix: str, warnings: list[str]
 ) -> list[dict[str, Pair]]:
     """The groups of one kind, in index order, each as {attribute: pair}; gaps are warned of."""
     by_index: dict[int, dict[str, Pair]] = {}
-    for slot, pair in slots.items():
-        if slot.kind == kind:
-            by_index.setdefault(slot.n, {})[slot.attr] = pair
+    for slot, pair in slots:
+        by_index.setdefault(slot.n, {})[slot.attr] = pair
     _warn_gaps(sorted(by_index), prefix, warnings)
     return [by_index[n] for n in sorted(by_index)]
 
@@ -323,20 +342,20 @@ def _warn_gaps(indexes: list[int], prefix: str, warnings: list[str]) -> None:
 
 
 def _sub_results(
-    slots: dict[Slot, Pair],
+    slots: dict[str, list[tuple[Slot, Pair]]],
     warnings: list[str],
     check_msg: Callable[[int, str | None], str | None] | None,
 ) -> tuple[SubResult, ...]:
     plain: dict[int, dict[str, Pair]] = {}
     listed: dict[tuple[int, str], dict[int, Pair]] = {}
     data: dict[int, dict[int, dict[str, Pair]]] = {}
-    for slot, pair in slots.items():
-        if slot.kind == "sub":
-            plain.setdefault(slot.n, {})[slot.attr] = pair
-        elif slot.kind in ("keys", "values"):
-            listed.setdefault((slot.n, slot.kind), {})[slot.m] = pair
-        elif slot.kind == "data":
-            data.setdefault(slot.n, {}).setdefault(slot.m, {})[slot.attr] = pair
+    for slot, pair in slots.get("sub", ()):
+        plain.setdefault(slot.n, {})[slot.attr] = pair
+    for kind in ("keys", "values"):
+        for slot, pair in slots.get(kind, ()):
+            listed.setdefault((slot.n, kind), {})[slot.m] = pair
+    for slot, pair in slots.get("data", ()):
+        data.setdefault(slot.n, {}).setdefault(slot.m, {})[slot.attr] = pair
 
     indexes = sorted(set(plain) | {n for n, _ in listed} | set(data))
     _warn_gaps(indexes, "result", warnings)
