@@ -14,124 +14,34 @@ than ``policy.default`` on such messages; the walk skips parts that cannot hold 
 ``binascii`` or ``html.parser`` modules raise is translated at the call, with
 ``raise ... from``, into the :class:`~drsparse.DrsParseError` family.
 
-Authenticity
-------------
-The threat: anyone can send an e-mail that looks like a robot response. ``From:
-drs@knipp.de`` and a ``### DRS Response`` block cost an attacker nothing, and the scripts that
-read these mails act on them unattended: a domain marked as transferred away, a deadline set,
-an order closed. Each response therefore carries ``origin.authentic``, a verdict on the
-message it came from, computed for every message that holds a response:
-
-* ``True``: a *counting* ``Authentication-Results`` header (RFC 8601) shows ``dkim=pass`` for
-  a trusted domain (``header.d=knipp.de``, or ``header.i=@knipp.de``; subdomains of a trusted
-  domain count), and the message has exactly one From address, whose domain is the signing
-  domain or a subdomain of it.
-* ``False``: there is a counting header, and it contradicts the claim: DMARC failed for a From
-  in a trusted domain; or no trusted signature passed with the From aligned to it (DKIM
-  failed, was absent, neutral or a permanent error, passed only for another domain, as for a
-  colleague's forward or a look-alike domain, or the From is elsewhere); or there is not
-  exactly one From address (two From headers are a known way to have one address checked
-  and another one shown).
-* ``None``: no counting header, so no evidence either way; or only a temporary DKIM error for
-  a trusted domain (try again later).
-
-Which headers count: every ``Authentication-Results`` header whose authserv-id is one of
-``Trust.authserv_ids``; when none are configured (the default), only the topmost one, which
-the receiving server added last. Headers further down may have been written by the sender,
-so they never count. ``Trust.domains`` defaults to ``("knipp.de",)``.
-
-What it proves, and what it does not. drsparse verifies no signature itself: it reads the
-verdict that your own receiving server wrote, and trusts that header and nothing else. With
-``authserv_ids`` configured, a header forged with your server's id is harmless only if your
-server removes such headers from incoming mail, as RFC 8601 (section 5) requires. Without
-``authserv_ids``, the topmost header is taken to be your server's; if your server adds none,
-it is the sender's, and the verdict is worth nothing: configure ``authserv_ids``. Mail that
-did not pass through your server (a file someone hands you, a message delivered locally)
-carries no evidence worth reading. ``True`` says that a trusted domain signed the message;
-it does not say that the robot wrote it (anyone who can send mail through Knipp's servers,
-or a compromised Knipp account, passes too), nor that it was meant for you: a genuine
-signed robot mail to another reseller, sent on to you unchanged, still passes (DKIM replay).
-Check that the ``reference`` and the domain are yours. The verdict is on the message as
-delivered: a response in a forwarded attachment gets the forward's verdict, never the one
-the original message once had. The check assumes that Knipp signs its robot mail with DKIM;
-look at the headers of one genuine message before relying on it.
+Authenticity is judged in ``_auth.py``; header decoding lives in ``_headers.py``.
 """
 
 from __future__ import annotations
 
-import binascii
-import codecs
 import email
 import email.charset
 import email.errors
 import email.utils
 import functools
 import re
-from collections.abc import Iterable
 from email.message import Message
 from email.policy import compat32
 from html.parser import HTMLParser
 from typing import NamedTuple
 
-from attrs import evolve, field, frozen
+from attrs import evolve
 
+from drsparse._auth import DEFAULT_TRUST, Trust, authentic
 from drsparse._blocks import normalize_newlines
 from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
 from drsparse._grammar import terminal_regexp
+from drsparse._headers import codec, header_text
 from drsparse._limits import DEFAULT_LIMITS, Limits
 from drsparse._model import Origin, Response
 from drsparse._parse import parse_all
 
 __all__ = ["DEFAULT_TRUST", "Trust", "parse_message"]
-
-
-def _domain(name: str) -> str | None:
-    """A domain name in comparable form: lowercase ASCII (IDNs as ACE), no final dot."""
-    name = name.strip().rstrip(".").lower()
-    if not name or len(name) > 253 or any(c.isspace() or c in "@<>()[];," for c in name):
-        return None
-    if name.isascii():
-        return name
-    try:
-        return name.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
-
-
-def _names(value: str | Iterable[str]) -> tuple[str, ...]:
-    # A single string is one name, not a sequence of one-letter names.
-    items = (value,) if isinstance(value, str) else tuple(value)
-    for item in items:
-        if not isinstance(item, str):
-            raise TypeError(f"Trust takes names (str), not {type(item).__name__}")
-    return tuple(item.strip().lower() for item in items)
-
-
-def _domains(value: str | Iterable[str]) -> tuple[str, ...]:
-    domains = []
-    for name in _names(value):
-        domain = _domain(name)
-        if domain is None:
-            raise ValueError(f"not a domain name: {name!r}")
-        domains.append(domain)
-    return tuple(domains)
-
-
-@frozen
-class Trust:
-    """Whom the authenticity check trusts (see the module documentation for the rules).
-
-    ``domains``: DKIM signing domains whose signature makes a message authentic; their
-    subdomains count too. ``authserv_ids``: the authserv-ids of your own receiving servers,
-    the first word of the ``Authentication-Results`` headers they add (``mx.example.net``).
-    Without them only the topmost ``Authentication-Results`` header counts.
-    """
-
-    domains: tuple[str, ...] = field(default=("knipp.de",), converter=_domains)
-    authserv_ids: tuple[str, ...] = field(default=(), converter=_names)
-
-
-DEFAULT_TRUST = Trust()
 
 
 def parse_message(
@@ -452,11 +362,6 @@ def _parse_email(data: bytes | str) -> Message:
 # Decoding one part
 # -------------------------------------------------------------------------------------------
 
-# Codecs Python knows that are no charset a mail can declare: escape-sequence decoders and the
-# IDNA/punycode codecs (quadratic on long input, a way to make a part expensive).
-_NOT_CHARSETS = frozenset(
-    {"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined", "unicode-internal"}
-)
 # Labels that say "no charset" in so many words.
 _UNKNOWN_CHARSETS = frozenset({"unknown-8bit", "x-unknown", "unknown", "x-user-defined"})
 
@@ -518,15 +423,6 @@ def _payload(part: Message, *, from_text: bool) -> bytes | str:
     return decoded if isinstance(decoded, bytes) else b""
 
 
-def _escaped(text: str) -> bool:
-    """True for a str that holds bytes as surrogate escapes (how compat32 keeps 8-bit data)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, list[str]]:
     """Text from the bytes of a part, and what went wrong on the way.
 
@@ -539,7 +435,7 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
             return raw.decode("ascii"), []
         problem = "declares no charset"
     else:
-        name = _codec(charset)
+        name = codec(charset)
         if name is None:
             problem = f"declares the unknown charset {charset!r}"
         else:
@@ -554,19 +450,6 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
     if path is None and charset is None and fallback == "UTF-8":
         return text, []  # a body without headers: UTF-8 is what such a text is expected to be
     return text, [f"{where} {problem}; decoded as {fallback}"]
-
-
-def _codec(charset: str) -> str | None:
-    """The Python codec of a charset label, ``None`` if Python has none or it is no charset."""
-    label = email.charset.ALIASES.get(charset, charset)
-    try:
-        info = codecs.lookup(label)
-    except (LookupError, ValueError, TypeError):  # ValueError: a label with a NUL in it
-        return None
-    # bytes-to-bytes codecs (base64, zlib) are no text encodings: decode() refuses them.
-    if info.name in _NOT_CHARSETS or not getattr(info, "_is_text_encoding", True):
-        return None
-    return info.name
 
 
 # -------------------------------------------------------------------------------------------
@@ -740,230 +623,9 @@ def _origin(message: Message | None, trust: Trust, source: str | None) -> Origin
         return Origin(source=source)
     return Origin(
         source=source,
-        message_id=_header_text(message, "message-id"),
-        date=_header_text(message, "date"),
-        sender=_header_text(message, "from"),
-        subject=_header_text(message, "subject"),
-        authentic=_authentic(message, trust),
+        message_id=header_text(message, "message-id"),
+        date=header_text(message, "date"),
+        sender=header_text(message, "from"),
+        subject=header_text(message, "subject"),
+        authentic=authentic(message, trust),
     )
-
-
-def _raw_headers(message: Message, name: str) -> list[str]:
-    """The values of every header ``name``, top first, unfolded, 8-bit bytes decoded.
-
-    ``raw_items`` gives the values as they were parsed; ``get`` would turn a value with
-    8-bit bytes into a Header object that loses them.
-    """
-    values = []
-    for key, value in message.raw_items():
-        if key.lower() != name:
-            continue
-        text = str(value)
-        if _escaped(text):
-            raw = text.encode("ascii", "surrogateescape")
-            try:
-                text = raw.decode("utf-8")  # RFC 6532 allows UTF-8 in headers
-            except UnicodeDecodeError:
-                text = raw.decode("latin-1")
-        # RFC 5322 unfolding: a line break followed by white space is removed.
-        values.append(re.sub(r"\r\n|\r|\n", "", text).strip())
-    return values
-
-
-def _header_text(message: Message, name: str) -> str | None:
-    """The first header ``name`` as text: RFC 2047 encoded words decoded, ``None`` if absent."""
-    values = _raw_headers(message, name)
-    return _decode_words(values[0]) if values else None
-
-
-# RFC 2047: "encoded-word = "=?" charset "?" encoding "?" encoded-text "?="", where the
-# charset may carry an RFC 2231 language ("utf-8*de").
-_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
-_BLANKS = re.compile(r"[ \t]*")
-
-
-def _decode_words(value: str) -> str:
-    """A header value with its encoded words decoded; a word that cannot be is kept as sent.
-
-    "Any 'linear-white-space' that separates a pair of adjacent 'encoded-word's is ignored."
-    Written here rather than taken from ``email.header.decode_header``, which turns the
-    non-ASCII text of a value read from a ``str`` into escape sequences.
-    """
-    out: list[str] = []
-    end = 0
-    after_word = False
-    for match in _ENCODED_WORD.finditer(value):
-        between = value[end : match.start()]
-        word = _decode_word(*match.groups())
-        if not (after_word and word is not None and _BLANKS.fullmatch(between)):
-            out.append(between)
-        out.append(match.group(0) if word is None else word)
-        after_word = word is not None
-        end = match.end()
-    out.append(value[end:])
-    return "".join(out)
-
-
-def _decode_word(charset: str, encoding: str, text: str) -> str | None:
-    try:
-        data = text.encode("ascii")
-        if encoding in "Qq":
-            raw = binascii.a2b_qp(data, header=True)
-        else:
-            raw = binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
-    except (UnicodeError, binascii.Error, ValueError):
-        return None
-    name = _codec(charset.lower())
-    if name is not None:
-        try:
-            return raw.decode(name)
-        except (UnicodeError, ValueError, LookupError):
-            pass
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _within(name: str, domains: Iterable[str]) -> bool:
-    """``name`` is one of ``domains`` or a subdomain of one."""
-    return any(name == domain or name.endswith("." + domain) for domain in domains)
-
-
-class _AuthResult(NamedTuple):
-    """One result of an ``Authentication-Results`` header: ``dkim=pass header.d=knipp.de``."""
-
-    method: str
-    result: str
-    properties: dict[str, str]
-
-
-# A token of an Authentication-Results value outside comments: a quoted string (its closing
-# quote may be missing), one of the specials, or a word. Inside a comment only nesting and
-# quoted-pairs matter (RFC 5322: a quote is ordinary text in a comment).
-_AUTHRES_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"?|([();=])|([^\s"();=]+))', re.DOTALL)
-_COMMENT_SPECIAL = re.compile(r"\\.|[()]", re.DOTALL)
-_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
-
-
-def _authres_statements(value: str) -> list[list[str]]:
-    """The words of an ``Authentication-Results`` value, statement by statement.
-
-    Comments (nested parentheses) are dropped, a quoted string is one word whatever it holds,
-    ``=`` is a word of its own (RFC 8601 allows white space around it) and ``;`` ends a
-    statement. The receiving server may copy text the sender chose into the header (in
-    comments or quoted strings), so these are read exactly, never guessed at.
-    """
-    statements: list[list[str]] = [[]]
-    depth = 0
-    position = 0
-    while position < len(value):
-        if depth:
-            special = _COMMENT_SPECIAL.search(value, position)
-            if special is None:
-                break  # the rest of the value is an unclosed comment
-            depth += {"(": 1, ")": -1}.get(special.group(), 0)
-            position = special.end()
-            continue
-        token = _AUTHRES_TOKEN.match(value, position)
-        if token is None:
-            break  # only white space is left
-        position = token.end()
-        quoted, special_char, word = token.groups()
-        if quoted is not None:
-            statements[-1].append(_QUOTED_PAIR.sub(r"\1", quoted))
-        elif special_char == "(":
-            depth = 1
-        elif special_char == ";":
-            statements.append([])
-        elif special_char == "=":
-            statements[-1].append("=")
-        elif word is not None:
-            statements[-1].append(word)
-    return statements
-
-
-def _split_authres(value: str) -> tuple[str, list[_AuthResult]]:
-    """The authserv-id and the results of one ``Authentication-Results`` value (RFC 8601).
-
-    Anything unreadable yields fewer results, never an exception.
-    """
-    head, *rest = _authres_statements(value)
-    authserv_id = head[0].lower() if head else ""
-    results = []
-    for words in rest:
-        pairs = [
-            (words[i - 1], words[i + 1])
-            for i in range(1, len(words) - 1)
-            if words[i] == "=" and words[i - 1] != "=" and words[i + 1] != "="
-        ]
-        if not pairs:
-            continue  # "none": no method was checked
-        (method, result), *properties = pairs
-        results.append(
-            _AuthResult(
-                method.split("/")[0].lower(),
-                result.lower(),
-                {key.lower(): val for key, val in properties},
-            )
-        )
-    return authserv_id, results
-
-
-def _counting_results(message: Message, trust: Trust) -> list[_AuthResult] | None:
-    """The results of the Authentication-Results headers that count, ``None`` if none does."""
-    headers = [_split_authres(value) for value in _raw_headers(message, "authentication-results")]
-    if trust.authserv_ids:
-        counting = [
-            results for authserv_id, results in headers if authserv_id in trust.authserv_ids
-        ]
-    else:
-        # The topmost header is the last one added: the receiving server's.
-        counting = [headers[0][1]] if headers else []
-    if not counting:
-        return None
-    return [result for results in counting for result in results]
-
-
-def _from_domain(message: Message) -> str | None:
-    """The domain of the one From address; ``None`` for none, several, or nonsense.
-
-    Two From headers, or two addresses in one, are a known way to have a signature checked
-    for one address and another one shown: nothing is aligned with such a message.
-    """
-    values = _raw_headers(message, "from")
-    if len(values) != 1:
-        return None
-    addresses = [addr for _, addr in email.utils.getaddresses(values) if addr]
-    if len(addresses) != 1 or addresses[0].count("@") != 1:
-        return None
-    return _domain(addresses[0].rpartition("@")[2])
-
-
-def _authentic(message: Message, trust: Trust) -> bool | None:
-    """The verdict of the module documentation's rules on one message."""
-    results = _counting_results(message, trust)
-    if results is None:
-        return None
-    sender = _from_domain(message)
-    claims_trusted = sender is not None and _within(sender, trust.domains)
-    if claims_trusted and any(r.method == "dmarc" and r.result == "fail" for r in results):
-        return False
-    temporary = False
-    for r in results:
-        if r.method != "dkim":
-            continue
-        signer = _signing_domain(r.properties)
-        if signer is None or not _within(signer, trust.domains):
-            continue
-        if r.result == "pass" and sender is not None and _within(sender, (signer,)):
-            return True
-        temporary = temporary or r.result == "temperror"
-    return None if temporary else False
-
-
-def _signing_domain(properties: dict[str, str]) -> str | None:
-    if "header.d" in properties:
-        return _domain(properties["header.d"])
-    identity = properties.get("header.i", "")
-    return _domain(identity.rpartition("@")[2]) if "@" in identity else None
