@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/drsparse parse samples/
 
 lint: $(STAMP)
-	$(BIN)/ruff check drsparse tests bench
-	$(BIN)/ruff format --check drsparse tests bench
+	$(BIN)/ruff check drsparse tests bench grammar fuzz
+	$(BIN)/ruff format --check drsparse tests bench grammar fuzz
 	$(BIN)/mypy
 
 test: lint

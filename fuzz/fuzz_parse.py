@@ -7,6 +7,7 @@ fuzz/README.md.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import atheris
@@ -21,15 +22,11 @@ def test_one_input(data: bytes) -> None:
     # Half of the inputs exercise the text parser alone, half the whole mail path.
     if provider.ConsumeBool():
         text = provider.ConsumeUnicodeNoSurrogates(len(data))
-        try:
+        with contextlib.suppress(drsparse.DrsParseError):
             drsparse.parse_all(text)
-        except drsparse.DrsParseError:
-            pass
     else:
-        try:
+        with contextlib.suppress(drsparse.DrsParseError):
             parse_message(provider.ConsumeBytes(len(data)), include_quoted=True)
-        except drsparse.DrsParseError:
-            pass
 
 
 def main() -> None:

@@ -66,7 +66,7 @@ def _mutate(text: str, kind: str, where: int, char: str) -> str:
     if kind == "truncate":
         return text[:at]
     if kind == "swap-digit":
-        return re.sub(r"[0-9]", char, text, count=1 + where % 3)
+        return re.sub(r"[0-9]", lambda _: char, text, count=1 + where % 3)
     if kind == "nul":
         return text[:at] + "\x00" + text[at:]
     return "\ufeff" + text  # a byte-order mark in front
