@@ -1,29 +1,65 @@
-"""The ``drsparse`` command.
+"""The ``drsparse`` command: arguments, output formats and exit statuses.
 
-One function per subcommand (``_cmd_<name>``), registered in :func:`build_parser`. A mail pipe
-runs the command once per e-mail, so start-up time matters: every import beyond argparse
-happens inside the subcommand that needs it.
+One function per subcommand (``_cmd_<name>``), registered in :func:`build_parser`; ``--mda``
+has a parser of its own (:func:`build_mda_parser`). Reading the inputs (mailboxes, ``--jobs``,
+the quarantine) lives in :mod:`drsparse._run`; this module turns what it yields into records,
+rows and summaries.
 
-Exit status: 0 done, 2 a usage error (a bad option, a code that is not a number, a broken
-``--codes`` file).
+A mail pipe runs the command once per e-mail, so start-up time matters: every import beyond
+argparse happens inside the subcommand that needs it, and each parser is built once.
+
+Exit statuses:
+
+* ``parse`` and ``scan``: 0 everything was read (messages without a response are normal), 1 at
+  least one malformed response or unreadable input, 2 a usage error.
+* ``explain`` and ``codes``: 0 done, 2 a usage error (a code that is not a number, a broken
+  ``--codes`` file).
+* ``--mda`` (sysexits, for mail systems): 0 parsed or not a robot e-mail, 65 the message
+  holds a malformed response (or is beyond a limit: retrying cannot help), 75 a temporary
+  failure (standard input or the output cannot be read or written, the quarantine cannot be
+  written, a bad option or ``--codes`` file, a bug), so that the mail system retries later.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 if TYPE_CHECKING:
+    from collections import Counter
     from collections.abc import Callable, Sequence
 
     from drsparse._codes import CodeInfo
+    from drsparse._run import Found, Options, Outcome, Quarantine
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_mda_parser", "build_parser", "main"]
 
+OK = 0
+#: ``parse`` and ``scan``: at least one malformed response or unreadable input.
+FAILED = 1
 USAGE_ERROR = 2
+#: sysexits.h, for ``--mda`` (``os.EX_*`` exist on Unix only).
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+
+FORMATS = ("jsonl", "json", "csv", "table")
+COMMANDS = ("parse", "scan", "explain", "codes")
 
 _EPILOG = """\
+examples:
+  drsparse parse robot.eml                one JSON record per response, on standard output
+  drsparse parse ~/Maildir --format table a Maildir, as a table for people
+  drsparse scan ~/mail/archive --jobs 4   a summary of years of archived mail
+  drsparse --mda >> ~/drs.jsonl           in a mail pipe (see: drsparse --mda --help)
+  drsparse explain 10000 23300            what two DRS result codes mean
+  drsparse codes                          the whole DRS table
+
+Each command has its own --help, with more examples.
+"""
+
+_CODES_EPILOG = """\
 examples:
   drsparse explain 10000 23300          what two DRS result codes mean
   drsparse explain 2400 --system epp    an EPP code (RFC 5730)
@@ -34,6 +70,69 @@ examples:
 
 Programs decide on result.code, never on result.msg. A code in no table is still explained,
 by its structure, and marked unknown.
+"""
+
+_PARSE_EPILOG = """\
+examples:
+  drsparse parse robot.eml                   one JSON line per response (jsonl)
+  drsparse parse < robot.eml                 the same from standard input
+  drsparse parse ~/Maildir --format table    a Maildir, as a table for people
+  drsparse parse archive.mbox old/ --format csv > drs.csv
+  drsparse parse ~/Maildir | jq -r 'select(.type == "response" and .result.success == false)
+                                    | [.domain, .result.code, .result.msg] | @tsv'
+  drsparse parse --require-authentic --authserv-id mx.example.net ~/Maildir
+  drsparse parse --quarantine ~/drs-failed ~/Maildir
+  drsparse parse ~/drs-failed                replay the quarantine after an upgrade
+
+  a cron job over a Maildir, every night at 02:30 (crontab -e):
+  30 2 * * *  drsparse parse --quarantine ~/drs-failed ~/Maildir/.DRS > ~/drs.jsonl
+
+A PATH is a message file, a bare body, an mbox, a Maildir or any folder tree (hidden files
+skipped); the kind is detected. Records come in input order, errors among them; each error
+is also one line SOURCE:LINE:COLUMN: message on standard error, and the run goes on.
+
+exit status: 0 everything was read (messages without a response are normal),
+             1 at least one malformed response or unreadable input, 2 a usage error
+"""
+
+_SCAN_EPILOG = """\
+examples:
+  drsparse scan ~/Maildir                    what is in a Maildir
+  drsparse scan ~/mail/archive --jobs 4      years of archived mail, with four processes
+  drsparse scan archive.mbox --json | jq .codes
+
+The summary: messages read, responses, counts by code, category and status, errors by class,
+unknown keys and codes, warnings, throughput. A progress bar is drawn on standard error when
+it is a terminal. Each error is also one line SOURCE:LINE:COLUMN: message on standard error.
+
+exit status: 0 everything was read, 1 at least one malformed response or unreadable input,
+             2 a usage error
+"""
+
+_MDA_EPILOG = """\
+examples:
+  procmail (~/.procmailrc), a copy of every mail from the robot as records:
+    :0 wc
+    * ^From:.*@knipp\\.de
+    | drsparse --mda --format jsonl --quarantine $HOME/drs-failed >> $HOME/drs.jsonl
+
+  maildrop (~/.mailfilter):
+    if (/^From:.*@knipp\\.de/)
+      cc "| drsparse --mda --quarantine $HOME/drs-failed >> $HOME/drs.jsonl"
+
+  .forward of a mailbox that receives only robot mail:
+    "|/usr/local/bin/drsparse --mda --quarantine /var/spool/drs-failed >> /var/log/drs.jsonl"
+
+Reads one message from standard input and writes its records to standard output. With
+procmail's c flag the mail is delivered whatever drsparse exits with (w logs a failure);
+where drsparse is the delivery program itself (.forward, Postfix's mailbox_command), its exit
+status decides: 75 defers the mail to be retried, 65 bounces it.
+
+exit status (sysexits, so that the mail system retries or bounces correctly):
+  0   parsed, or not a robot e-mail (no response)
+  65  EX_DATAERR: a malformed response, or a message beyond a limit (a retry cannot help)
+  75  EX_TEMPFAIL: standard input or the output cannot be read or written, the quarantine
+      cannot be written, a bad option, or a bug in drsparse (the mail system retries later)
 """
 
 _CODES_HELP = (
@@ -57,13 +156,69 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--codes", metavar="FILE", action="append", default=[], dest="codes_main", help=_CODES_HELP
     )
+    # Only for --help: main() hands a command line with --mda to build_mda_parser().
+    parser.add_argument(
+        "--mda",
+        action="store_true",
+        help="read one message from standard input, for mail pipes, and exit with a "
+        "sysexits status; takes the options of parse (see: drsparse --mda --help)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    parse = commands.add_parser(
+        "parse",
+        help="one record per response, in input order",
+        description="Print one record per response of every message of every PATH.",
+        epilog=_PARSE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parse.add_argument(
+        "paths",
+        metavar="PATH",
+        nargs="*",
+        help="a message, a bare body, an mbox, a Maildir or a folder tree; "
+        "none or -: standard input",
+    )
+    _output_options(parse)
+    _reading_options(parse)
+    _jobs_option(parse)
+    parse.add_argument(
+        "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
+    )
+    parse.set_defaults(run=_cmd_parse)
+
+    scan = commands.add_parser(
+        "scan",
+        help="a summary of what is in mailboxes, for people",
+        description="Read every message of every PATH like parse does, then print a summary.",
+        epilog=_SCAN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scan.add_argument(
+        "paths",
+        metavar="PATH",
+        nargs="+",
+        help="a message, a bare body, an mbox, a Maildir or a folder tree; -: standard input",
+    )
+    scan.add_argument("--json", action="store_true", help="the summary as one JSON object")
+    scan.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw a progress bar on standard error (default: when it is a terminal)",
+    )
+    _reading_options(scan)
+    _jobs_option(scan)
+    scan.add_argument(
+        "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
+    )
+    scan.set_defaults(run=_cmd_scan)
 
     explain = commands.add_parser(
         "explain",
         help="what result codes mean",
         description="Explain each CODE: its text, category, flags, EPP equivalent and source.",
-        epilog=_EPILOG,
+        epilog=_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     explain.add_argument("code", metavar="CODE", nargs="+", help="a result code, e.g. 10000")
@@ -74,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         "codes",
         help="the whole code table",
         description="Print every known code of a system, with the user's DRS overrides.",
-        epilog=_EPILOG,
+        epilog=_CODES_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _code_options(codes)
@@ -82,25 +237,745 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _MdaArgumentParser(argparse.ArgumentParser):
+    """A parser whose usage errors exit 75: a mistake in a mail rule must not bounce mail."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EX_TEMPFAIL, f"{self.prog}: error: {message}\n")
+
+
+def build_mda_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``drsparse --mda``: one message on standard input."""
+    parser = _MdaArgumentParser(
+        prog="drsparse --mda",
+        usage="drsparse --mda [options]",
+        description="Read one message from standard input, for mail pipes: print its records "
+        "and exit with a sysexits status.",
+        epilog=_MDA_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mda", action="store_true", help=argparse.SUPPRESS)
+    _output_options(parser)
+    _reading_options(parser)
+    parser.add_argument(
+        "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
+    )
+    parser.set_defaults(codes_main=[], run=_cmd_mda)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_mda_parser() if _wants_mda(arguments) else build_parser()
+    args = parser.parse_args(arguments)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
     except BrokenPipeError:
         # `drsparse codes | head`: the reader has gone; stop quietly, and keep Python from
         # complaining again when it flushes stdout at exit.
-        import os
+        _silence_stdout()
+        return FAILED
 
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+
+def _wants_mda(argv: Sequence[str]) -> bool:
+    """Whether ``--mda`` comes before any command name (``drsparse --codes F --mda ...``)."""
+    for token in argv:
+        if token == "--mda":
+            return True
+        if token == "--" or token in COMMANDS:
+            return False
+    return False
+
+
+def _silence_stdout() -> None:
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _version() -> str:
     from drsparse import __version__
 
     return __version__
+
+
+# -------------------------------------------------------------------------------------------
+# Options shared by parse, scan and --mda
+# -------------------------------------------------------------------------------------------
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="jsonl",
+        help="jsonl: one JSON record per line (default); json: one JSON array; csv: fixed "
+        "columns, one row per response or error; table: aligned columns for people",
+    )
+    parser.add_argument(
+        "--require-authentic",
+        action="store_true",
+        help="output only responses from messages DKIM-signed by a trusted domain "
+        "(authentic: true); the others are skipped with a note on standard error",
+    )
+
+
+def _reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--include-quoted",
+        action="store_true",
+        help="also report responses quoted in replies and forwards (marked quoted: true)",
+    )
+    parser.add_argument(
+        "--trust-domain",
+        metavar="DOMAIN",
+        action="append",
+        type=_domain,
+        help="a DKIM signing domain that makes a message authentic (default: knipp.de); "
+        "may be given more than once",
+    )
+    parser.add_argument(
+        "--authserv-id",
+        metavar="ID",
+        action="append",
+        help="the authserv-id of your own receiving server, the first word of the "
+        "Authentication-Results headers it adds; only those headers count (default: only "
+        "the topmost one); may be given more than once",
+    )
+    parser.add_argument(
+        "--quarantine",
+        metavar="DIR",
+        help="copy every message that failed into DIR (NAME.eml) with a note saying why "
+        "(NAME.why.json); replay with: drsparse parse DIR",
+    )
+
+
+def _jobs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        metavar="N",
+        type=_jobs,
+        default=1,
+        help="parse with N processes, keeping the input order (default: 1; 0: one per CPU)",
+    )
+
+
+def _domain(text: str) -> str:
+    from drsparse._mail import Trust
+
+    try:
+        Trust(domains=(text,))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
+    if jobs == 0:
+        import os
+
+        return os.cpu_count() or 1
+    return jobs
+
+
+def _options(args: argparse.Namespace) -> Options:
+    from drsparse._mail import DEFAULT_TRUST, Trust
+    from drsparse._run import Options
+
+    trust = DEFAULT_TRUST
+    if args.trust_domain or args.authserv_id:
+        trust = Trust(
+            domains=args.trust_domain or DEFAULT_TRUST.domains,
+            authserv_ids=args.authserv_id or (),
+        )
+    return Options(
+        include_quoted=args.include_quoted,
+        trust=trust,
+        codes=(*args.codes_main, *args.codes_sub),
+    )
+
+
+def _quarantine(args: argparse.Namespace) -> Quarantine | None:
+    from drsparse._run import Quarantine
+
+    return None if args.quarantine is None else Quarantine(args.quarantine)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# -------------------------------------------------------------------------------------------
+# parse, scan, --mda
+# -------------------------------------------------------------------------------------------
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from drsparse._run import outcomes
+
+    if not _load_overrides(args):
+        return USAGE_ERROR
+    output = _writer(args.format)
+    quarantine = _quarantine(args)
+    status = OK
+    for outcome in outcomes(args.paths, _options(args), jobs=args.jobs):
+        _emit(outcome, output, require_authentic=args.require_authentic, note=_stderr)
+        if outcome.error is not None:
+            status = FAILED
+            _keep(outcome, quarantine, _stderr)
+    output.close()
+    return status
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    import functools
+    import time
+
+    from drsparse._run import outcomes
+
+    if not _load_overrides(args):
+        return USAGE_ERROR
+    quarantine = _quarantine(args)
+    summary = _Summary()
+    bar = _progress_bar(args.progress)
+    # Error lines are written above a bar, which is drawn again below them.
+    note = _stderr if bar is None else functools.partial(bar.write, file=sys.stderr)
+    status = OK
+    started = time.perf_counter()
+    try:
+        for outcome in outcomes(args.paths, _options(args), jobs=args.jobs):
+            summary.add(outcome)
+            if outcome.error is not None:
+                status = FAILED
+                note(_printable(str(outcome.error)))
+                _keep(outcome, quarantine, note)
+            if bar is not None:
+                bar.set_postfix_str(
+                    f"{summary.responses} responses, {summary.failed} errors", refresh=False
+                )
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    figures = summary.as_dict(time.perf_counter() - started)
+    if args.json:
+        import json
+
+        _utf8(sys.stdout)
+        print(json.dumps(figures, ensure_ascii=False))
+    else:
+        print(_summary_text(figures))
+    return status
+
+
+def _cmd_mda(args: argparse.Namespace) -> int:
+    try:
+        return _mda(args)
+    except Exception:  # a bug must not lose mail: 75 makes the mail system try again later
+        import traceback
+
+        traceback.print_exc()
+        return EX_TEMPFAIL
+
+
+def _mda(args: argparse.Namespace) -> int:
+    import functools
+    import itertools
+    from collections.abc import Iterable
+
+    from drsparse._errors import LimitExceededError
+    from drsparse._run import InternalError, Outcome, parse_one
+
+    if not _load_overrides(args):
+        return EX_TEMPFAIL
+    options = _options(args)
+    if sys.stdin is None:  # started with standard input closed
+        _stderr("drsparse: -: cannot read standard input: it is closed")
+        return EX_TEMPFAIL
+    stdin = sys.stdin.buffer
+    limit = options.limits.max_message_bytes
+    try:
+        # The message itself, not through the mailbox reader: a mail pipe hands over one
+        # message (perhaps after an mbox "From " line, which parse_message skips), labelled
+        # "-", and the quarantine needs its bytes even when it is beyond the limit.
+        data = stdin.read(limit + 1)
+    except OSError as exc:
+        _stderr(f"drsparse: -: cannot read standard input: {exc.strerror or exc}")
+        return EX_TEMPFAIL
+    chunks: Iterable[bytes] = (data,)
+    if len(data) > limit:
+        error = LimitExceededError(
+            f"message beyond the limit max_message_bytes={limit}", source="-"
+        )
+        outcome = Outcome("-", [], error, None, len(data))
+        # The quarantine copies the whole message, read on from the pipe as it is written.
+        chunks = itertools.chain(chunks, iter(functools.partial(stdin.read, 1 << 16), b""))
+    else:
+        found, parse_error = parse_one("-", data, options)
+        outcome = Outcome("-", found, parse_error, data, len(data))
+
+    status = OK
+    if outcome.error is not None:
+        status = EX_TEMPFAIL if isinstance(outcome.error, InternalError) else EX_DATAERR
+    try:
+        output = _writer(args.format)
+        _emit(outcome, output, require_authentic=args.require_authentic, note=_stderr)
+        output.close()
+    except OSError as exc:  # a full disk, a closed pipe: the records are not where they belong
+        _stderr(f"drsparse: cannot write the records: {exc.strerror or exc}")
+        _silence_stdout()
+        status = EX_TEMPFAIL
+    quarantine = _quarantine(args)
+    if outcome.error is not None and quarantine is not None:
+        try:
+            quarantine.keep("-", chunks, outcome.error)
+        except OSError as exc:
+            # Without the copy, a bounce would lose the mail: let the mail system retry.
+            _stderr(f"drsparse: cannot quarantine the message in {quarantine.folder}: {exc}")
+            status = EX_TEMPFAIL
+    return status
+
+
+def _emit(
+    outcome: Outcome, output: _Output, *, require_authentic: bool, note: Callable[[str], None]
+) -> None:
+    """Write the records of one message, and its error on standard error."""
+    if outcome.error is not None:
+        from drsparse._records import error_record
+
+        output.write(error_record(outcome.error, outcome.source), None)
+        # SOURCE:LINE:COLUMN: message, the form compilers and editors use.
+        note(_printable(str(outcome.error)))
+    found = outcome.found
+    if require_authentic:
+        skipped = [item for item in found if item.record["authentic"] is not True]
+        if skipped:
+            verdicts = "|".join(sorted({str(item.record["authentic"]) for item in skipped}))
+            note(
+                f"{_printable(outcome.source)}: skipped {len(skipped)} response(s): "
+                f"not authentic (authentic={verdicts})"
+            )
+            found = [item for item in found if item.record["authentic"] is True]
+    for item in found:
+        output.write(item.record, item)
+    output.end_message()
+
+
+def _keep(outcome: Outcome, quarantine: Quarantine | None, note: Callable[[str], None]) -> bool:
+    """Quarantine a failed message; False (reported) when the copy could not be made."""
+    if quarantine is None or outcome.error is None:
+        return True
+    chunks = None if outcome.data is None else (outcome.data,)
+    try:
+        quarantine.keep(outcome.source, chunks, outcome.error)
+    except OSError as exc:
+        note(f"drsparse: cannot quarantine {outcome.source} in {quarantine.folder}: {exc}")
+        return False
+    return True
+
+
+def _progress_bar(wanted: bool | None) -> Any:
+    """A tqdm bar on standard error, or ``None``; by default only when it is a terminal."""
+    if wanted is None:
+        wanted = sys.stderr.isatty()
+    if not wanted:
+        return None
+    # Imported here only: tqdm costs start-up time that a pipe or cron job need not pay.
+    # It ships no type information (types-tqdm would be one more test dependency for a
+    # call this simple).
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(unit=" msg", file=sys.stderr, dynamic_ncols=True, leave=False, mininterval=0.2)
+
+
+# -------------------------------------------------------------------------------------------
+# Output formats
+# -------------------------------------------------------------------------------------------
+
+#: The columns of ``--format csv``: a response or an error per row (``type`` says which).
+CSV_COLUMNS = (
+    "type",
+    "source",
+    "message_id",
+    "part",
+    "quoted",
+    "authentic",
+    "reference",
+    "domain",
+    "domain_unicode",
+    "code",
+    "msg",
+    "category",
+    "status",
+    "success",
+    "pending",
+    "retryable",
+    "sub_codes",
+    "attention",
+    "warnings",
+    "error",
+    "line",
+    "column",
+    "message",
+)
+_TABLE_HEAD = ("SOURCE", "DOMAIN", "CODE", "STATUS", "ATTENTION", "REFERENCE")
+
+
+def _utf8(stream: TextIO, errors: str = "strict") -> None:
+    # JSON is UTF-8 (RFC 8259) whatever the locale says; a table is for the terminal's locale.
+    import io
+
+    if isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(encoding="utf-8" if errors == "strict" else None, errors=errors)
+
+
+def _writer(name: str) -> _Output:
+    stream = sys.stdout
+    if name == "table":
+        _utf8(stream, errors="backslashreplace")
+        return _Table(stream)
+    _utf8(stream)
+    return {"jsonl": _JsonLines, "json": _JsonArray, "csv": _Csv}[name](stream)
+
+
+class _Output:
+    """Records out in one format; flushed after every message, so a pipe sees them as they
+    come (a consumer of ``drsparse parse ~/Maildir | ...`` does not wait for the end)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.pending = False
+
+    def write(self, record: dict[str, Any], found: Found | None) -> None:
+        """One record; ``found`` carries the decisions of a response, ``None`` for an error."""
+        self.pending = True
+        self._write(record, found)
+
+    def _write(self, record: dict[str, Any], found: Found | None) -> None:
+        raise NotImplementedError
+
+    def end_message(self) -> None:
+        if self.pending:
+            self.stream.flush()
+            self.pending = False
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class _JsonLines(_Output):
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        import json
+
+        self.dumps = json.dumps
+
+    def _write(self, record: dict[str, Any], found: Found | None) -> None:
+        self.stream.write(self.dumps(record, ensure_ascii=False) + "\n")
+
+
+class _JsonArray(_JsonLines):
+    """One JSON array, written as it goes: the text ``json.dumps(records, indent=2)`` gives,
+    without holding the records (the format of the samples' expected files)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.count = 0
+
+    def _write(self, record: dict[str, Any], found: Found | None) -> None:
+        text = self.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        self.stream.write(("[\n  " if self.count == 0 else ",\n  ") + text)
+        self.count += 1
+
+    def close(self) -> None:
+        self.stream.write("\n]\n" if self.count else "[]\n")
+        super().close()
+
+
+class _Csv(_Output):
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        import csv
+
+        # "\n", not the RFC's "\r\n": the rows go to cut, grep and sort as often as to a
+        # spreadsheet, and every spreadsheet reads both.
+        self.rows = csv.writer(stream, lineterminator="\n")
+        self.rows.writerow(CSV_COLUMNS)
+
+    def _write(self, record: dict[str, Any], found: Found | None) -> None:
+        self.rows.writerow([_csv_cell(value) for value in _csv_values(record, found)])
+
+
+def _csv_values(record: dict[str, Any], found: Found | None) -> list[object]:
+    if found is None:
+        values: dict[str, object] = {
+            key: record[key] for key in ("type", "source", "error", "line", "column", "message")
+        }
+    else:
+        result = record["result"]
+        values = {key: record[key] for key in CSV_COLUMNS[:9]}
+        values.update({key: result[key] for key in ("code", "msg", "category")})
+        values.update({key: result[key] for key in ("success", "pending", "retryable")})
+        values["status"] = found.status
+        values["sub_codes"] = " ".join(
+            str(sub["code"]) for sub in record["sub_results"] if sub["code"] is not None
+        )
+        values["attention"] = " ".join(map(str, found.attention))
+        values["warnings"] = len(record["warnings"])
+    return [values.get(column) for column in CSV_COLUMNS]
+
+
+def _csv_cell(value: object) -> str:
+    # The JSON vocabulary (true, false; null as an empty cell), not Python's True and None.
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class _Table(_Output):
+    """Aligned columns for people: held until the end, when the widths are known."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.rows: list[tuple[str, ...]] = []
+
+    def _write(self, record: dict[str, Any], found: Found | None) -> None:
+        if found is None:
+            where = ":".join(
+                str(record[key]) for key in ("source", "line", "column") if record[key] is not None
+            )
+            row: tuple[object, ...] = (where, "", "error", record["error"], "", record["message"])
+        else:
+            result = record["result"]
+            category = result["category"]
+            status = found.status if category == found.status else f"{found.status} ({category})"
+            attention = " ".join(map(str, found.attention))
+            domain = record["domain_unicode"]
+            row = (record["source"], domain, result["code"], status, attention, record["reference"])
+        self.rows.append(tuple(_printable("-" if cell is None else str(cell)) for cell in row))
+
+    def end_message(self) -> None:
+        self.pending = False  # nothing is written before the end
+
+    def close(self) -> None:
+        if self.rows:
+            self.stream.write(_columns([_TABLE_HEAD, *self.rows]))
+        super().close()
+
+
+def _columns(rows: Sequence[Sequence[str]], *, numbers_right: bool = False) -> str:
+    """Rows as aligned text columns; the last column is not padded.
+
+    With ``numbers_right``, cells of digits are aligned right (counts), the others left.
+    """
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(width) if numbers_right and cell.isdigit() else cell.ljust(width)
+            for cell, width in zip(row, widths, strict=False)
+        ]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+# Control characters (C0, DEL, C1) written as \xNN: a hostile message must not be able to
+# move the cursor or recolour the terminal of the person reading a table or an error line.
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def _printable(text: str) -> str:
+    return text.translate(_CONTROL)
+
+
+# -------------------------------------------------------------------------------------------
+# The summary of scan
+# -------------------------------------------------------------------------------------------
+
+
+class _Summary:
+    """What ``scan`` counts, message by message."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.messages = self.with_responses = self.failed = 0
+        self.responses = self.quoted = self.bytes = self.warning_count = 0
+        self.errors: Counter[str] = Counter()
+        self.codes: Counter[int] = Counter()
+        self.categories: Counter[str] = Counter()
+        self.status: Counter[str] = Counter({"succeeded": 0, "pending": 0, "failed": 0})
+        self.authentic: Counter[str] = Counter({"true": 0, "false": 0, "none": 0})
+        self.attention: Counter[int] = Counter()
+        self.unknown_codes: Counter[int] = Counter()
+        self.unknown_keys: Counter[str] = Counter()
+        self.warnings: Counter[str] = Counter()
+
+    def add(self, outcome: Outcome) -> None:
+        self.messages += 1
+        self.bytes += outcome.size
+        if outcome.error is not None:
+            self.failed += 1
+            self.errors[type(outcome.error).__name__] += 1
+            return
+        self.with_responses += bool(outcome.found)
+        for found in outcome.found:
+            self._response(found)
+
+    def _response(self, found: Found) -> None:
+        record = found.record
+        result = record["result"]
+        self.responses += 1
+        self.quoted += record["quoted"]
+        self.codes[result["code"]] += 1
+        self.categories[result["category"]] += 1
+        self.status[found.status] += 1
+        self.authentic[{True: "true", False: "false", None: "none"}[record["authentic"]]] += 1
+        self.attention.update(found.attention)
+        for info in (result, *record["sub_results"]):
+            if info["code"] is not None and info["known"] is False:
+                self.unknown_codes[info["code"]] += 1
+        self.unknown_keys.update(_unknown_keys(record["fields"]))
+        self.warning_count += len(record["warnings"])
+        # "line 12: unknown key ..." and "line 40: unknown key ..." are one kind of warning.
+        self.warnings.update(_LINE_PREFIX.sub("", text) for text in record["warnings"])
+
+    def as_dict(self, seconds: float) -> dict[str, Any]:
+        """The summary as JSON-able data (what ``scan --json`` prints)."""
+        from drsparse._codes import explain
+
+        def code_rows(counts: Counter[int]) -> list[dict[str, Any]]:
+            rows = []
+            for code, count in sorted(counts.items()):
+                info = explain(code)
+                rows.append(
+                    {"code": code, "msg": info.msg, "category": info.category, "count": count}
+                )
+            return rows
+
+        megabytes = self.bytes / 1_000_000
+        return {
+            "messages": self.messages,
+            "messages_with_responses": self.with_responses,
+            "failed_messages": self.failed,
+            "responses": self.responses,
+            "quoted": self.quoted,
+            "status": dict(self.status),
+            "authentic": dict(self.authentic),
+            "codes": code_rows(self.codes),
+            "categories": dict(self.categories.most_common()),
+            "attention": code_rows(self.attention),
+            "errors": dict(self.errors.most_common()),
+            "unknown_codes": code_rows(self.unknown_codes),
+            "unknown_keys": dict(self.unknown_keys.most_common()),
+            "warnings": {
+                "total": self.warning_count,
+                "top": [
+                    {"text": text, "count": count}
+                    for text, count in self.warnings.most_common(_TOP_WARNINGS)
+                ],
+            },
+            "bytes": self.bytes,
+            "seconds": round(seconds, 3),
+            "messages_per_second": round(self.messages / seconds, 1) if seconds else None,
+            "mb_per_second": round(megabytes / seconds, 2) if seconds else None,
+        }
+
+
+_TOP_WARNINGS = 5
+
+
+# A warning's line number, so that warnings of one kind count together.
+_LINE_PREFIX = re.compile(r"^line [0-9]+: ")
+# An index segment of a key: "foo.3.bar" and "foo.4.bar" are one unknown key, "foo.N.bar".
+_INDEX = re.compile(r"(?<=\.)[0-9]+(?=\.|$)")
+
+
+def _unknown_keys(fields: list[list[Any]]) -> list[str]:
+    """The keys of a record's fields that the model does not know, indexes as ``N``."""
+    from drsparse._build import key_slot
+    from drsparse._errors import DrsParseError
+
+    unknown = []
+    for key, _value, _line in fields:
+        try:
+            if key_slot(key) is not None:
+                continue
+        except DrsParseError:  # a known key with a bad index; such a response failed already
+            continue
+        unknown.append(_INDEX.sub("N", key))
+    return unknown
+
+
+def _summary_text(figures: dict[str, Any]) -> str:
+    """The summary for people: totals first, then a table per kind of count."""
+    status, authentic = figures["status"], figures["authentic"]
+    rate = figures["messages_per_second"]
+    totals = [
+        (
+            "messages",
+            f"{figures['messages']} read: {figures['messages_with_responses']} with "
+            f"responses, {figures['failed_messages']} failed ({figures['bytes'] / 1e6:.1f} MB)",
+        ),
+        (
+            "responses",
+            f"{figures['responses']} ({figures['quoted']} quoted): "
+            f"{status['succeeded']} succeeded, {status['pending']} pending, "
+            f"{status['failed']} failed",
+        ),
+        (
+            "authentic",
+            f"{authentic['true']} true, {authentic['false']} false, {authentic['none']} unknown",
+        ),
+        ("warnings", str(figures["warnings"]["total"])),
+        (
+            "time",
+            f"{figures['seconds']:.2f} s"
+            + (f": {rate} messages/s, {figures['mb_per_second']} MB/s" if rate else ""),
+        ),
+    ]
+    parts = [_columns(totals)]
+
+    def section(title: str, rows: list[tuple[str, ...]]) -> None:
+        if rows:
+            # Keys and warnings come from the messages: no control characters to a terminal.
+            cells = [("", *map(_printable, row)) for row in rows]
+            parts.append(f"\n{title}\n" + _columns(cells, numbers_right=True))
+
+    def codes(key: str) -> list[tuple[str, ...]]:
+        return [
+            (str(row["code"]), row["category"], str(row["count"]), row["msg"] or "(unknown)")
+            for row in figures[key]
+        ]
+
+    section("result codes", codes("codes"))
+    section("categories", [(str(n), name) for name, n in figures["categories"].items()])
+    section("sub-results needing attention", codes("attention"))
+    section("errors", [(str(n), name) for name, n in figures["errors"].items()])
+    section("unknown codes", codes("unknown_codes"))
+    section("unknown keys", [(str(n), key) for key, n in figures["unknown_keys"].items()])
+    section(
+        "most frequent warnings",
+        [(str(row["count"]), row["text"]) for row in figures["warnings"]["top"]],
+    )
+    return "".join(parts).rstrip("\n")
+
+
+# -------------------------------------------------------------------------------------------
+# explain, codes
+# -------------------------------------------------------------------------------------------
 
 
 def _code_options(parser: argparse.ArgumentParser) -> None:
