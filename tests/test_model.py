@@ -51,6 +51,23 @@ def test_timestamps_keep_their_offset_and_naive_ones_are_utc_with_a_warning() ->
     assert any("no UTC offset" in w for w in r.warnings)
 
 
+@pytest.mark.parametrize(
+    ("value", "moment"),
+    [
+        ("2003-11-28T23:00:00.0Z", dt.datetime(2003, 11, 28, 23, tzinfo=dt.UTC)),
+        ("2003-11-28T23:00:00,5Z", dt.datetime(2003, 11, 28, 23, 0, 0, 500000, tzinfo=dt.UTC)),
+        ("2003-11-28T23:00+0100", dt.datetime(2003, 11, 28, 22, tzinfo=dt.UTC)),
+        # ISO 8601's end of a day: the standard library refuses it, python-dateutil reads it.
+        ("2003-11-28T24:00:00Z", dt.datetime(2003, 11, 29, tzinfo=dt.UTC)),
+    ],
+)
+def test_timestamp_shapes(value: str, moment: dt.datetime) -> None:
+    r = drsparse.parse(
+        block("result.code: 1", "result.1.data.1.key: deadline", f"result.1.data.1.value: {value}")
+    )
+    assert r.sub_results[0].deadline == moment
+
+
 def test_groups_are_ordered_by_index_not_by_line() -> None:
     lines = [f"ns.{n}.name: ns{n}.example.net" for n in (10, 2, 9, 1, 11, 3, 4, 5, 6, 7, 8)]
     r = drsparse.parse(block("result.code: 10000", *lines))
