@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   creates .venv, installs drsparse, parses every bundled sample
+#   make demo   creates .venv, installs drsparse, parses the bundled samples
 #   make test   the same set-up, then ruff, mypy (strict) and the test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The main job: one JSON record per response of every valid sample, then the summary.
+# (samples/invalid holds the malformed ones: `drsparse parse samples/invalid` shows errors.)
 demo: $(STAMP)
-	$(BIN)/drsparse parse samples/
+	$(BIN)/drsparse parse samples/knipp samples/blocks samples/mail
+	$(BIN)/drsparse scan --no-progress samples/knipp samples/blocks samples/mail
 
 lint: $(STAMP)
 	$(BIN)/ruff check drsparse tests bench grammar fuzz

@@ -507,6 +507,8 @@ def test_check_msg_names_the_code_whose_text_it_is() -> None:
         "  Outgoing transfer completed.  ",
         "Outgoing  transfer\tcompleted",
         None,
+        "",  # an empty text says nothing that could contradict the code
+        "   ",
     ],
 )
 def test_check_msg_accepts_the_table_text(msg: str | None) -> None:
