@@ -1,0 +1,763 @@
+"""How much drsparse costs against what a user would otherwise write (issue 6).
+
+    .venv/bin/python bench/run.py            # the full run (a few minutes)
+    .venv/bin/python bench/run.py --quick    # seconds: what CI runs to keep the harness working
+    .venv/bin/python bench/run.py --json figures.json
+
+Users run drsparse in a mail pipe (once per e-mail) and over archives of hundreds of thousands
+of e-mails. What they would otherwise write is twenty lines of stdlib e-mail parsing and a
+regular expression; that is the floor every figure here is measured against, in the same run,
+on the same machine, on the same generated corpus (bench/corpus.py).
+
+The measurements:
+
+1. **floor**: ``email.message_from_bytes(data, policy=compat32)``, walk the parts, decode every
+   text part with its charset, find ``### DRS Response``, split the lines into a dict with one
+   regular expression. That is what a competent user writes; it is not made slow on purpose
+   (compat32 is the stdlib's fastest policy, and only text parts are decoded).
+2. **end to end**: ``drsparse.parse_message(data)``, and every response's typed view and code
+   interpretation touched (``status``, ``result.info.category``, the sub-results' ``info``), so
+   work done lazily is counted. Target: at most 1.5 times the floor.
+3. **block level**: ``drsparse.parse(block)`` against the same regular expression on the same
+   bare blocks: the cost of the grammar and the model alone, without MIME (informative).
+4. **cold start**: ``python -m drsparse parse one.eml`` (and the ``drsparse`` console script)
+   against ``python -c "import email.parser, json"``, the start-up a stdlib script pays.
+   Wall-clock time of whole processes, so both sides pay the same fork and exec, with
+   byte-code caching on for both (an installed drsparse has its .pyc files; a checkout run
+   with PYTHONDONTWRITEBYTECODE=1 would compile it at every start). Target: at most 3 times
+   the bare Python.
+5. **memory**: the peak resident set of ``drsparse parse big.mbox > /dev/null`` for a 200 MB
+   mbox, read with ``os.wait4`` for that one child alone (``RUSAGE_CHILDREN`` would be the
+   maximum over every child this harness ever waited for). Target: under 150 MB, i.e. flat.
+6. **scaling**: ``parse_message`` over the corpus and over four times the corpus. Target: the
+   four-fold corpus within 4.4 times the time (linear).
+
+Fairness: the functions of one measurement alternate within every round (A B, then B A, so
+neither always runs on the caches the other warmed), each side is warmed up once first (the
+parser is built once per process; its construction belongs to the cold start, row 4), the
+garbage collector runs before every timed stretch, and the figure is the median of the rounds.
+Before timing, the floor and drsparse must agree on every message's pairs: a benchmark of two
+programs that do not compute the same thing would compare nothing.
+
+Timings never fail: the exit status is 0 whatever they are, and 1 only when the harness broke
+or drsparse failed on the generated corpus (which is a bug to report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import gc
+import importlib.util
+import json
+import os
+import platform
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from email.policy import compat32
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if __package__ in (None, ""):
+    # Run as a script (`python bench/run.py`): make `bench` importable from the checkout.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import drsparse
+from bench.corpus import Case, make_cases, write_mbox
+
+if TYPE_CHECKING:
+    from drsparse import Response
+
+__all__ = ["floor", "floor_block", "main"]
+
+MB = 1_000_000
+# The targets of issue 6.
+END_TO_END_TARGET = 1.5
+COLD_START_TARGET = 3.0
+MEMORY_TARGET_MB = 150.0
+SCALING_TARGET = 4.4
+
+NOT_AVAILABLE = "not available yet"
+
+# ---------------------------------------------------------------------------------------------
+# The floor: the twenty lines a user would write instead of drsparse
+# ---------------------------------------------------------------------------------------------
+
+_MARK = "### DRS Response"
+_PAIR = re.compile(r"^\s*([a-z0-9.]+)\s*:\s*(.*?)\s*$", re.MULTILINE)
+
+
+def floor(data: bytes) -> list[dict[str, str]]:
+    """Every response block of a raw e-mail as a dict, the stdlib way."""
+    message = email.message_from_bytes(data, policy=compat32)
+    found = []
+    for part in message.walk():
+        # Multipart containers and attachments cannot be a response; text parts are decoded.
+        if part.get_content_maintype() != "text":
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        try:
+            text = payload.decode(part.get_content_charset() or "latin-1", "replace")
+        except LookupError:  # a charset Python does not know
+            text = payload.decode("latin-1")
+        start = text.find(_MARK)
+        if start >= 0:
+            found.append(dict(_PAIR.findall(text, start)))
+    return found
+
+
+def floor_block(block: str) -> dict[str, str]:
+    """The pairs of one bare block, the regular-expression way."""
+    return dict(_PAIR.findall(block, max(block.find(_MARK), 0)))
+
+
+# ---------------------------------------------------------------------------------------------
+# drsparse
+# ---------------------------------------------------------------------------------------------
+
+ParseMessage = Callable[..., "list[Response]"]
+
+
+def find_parse_message() -> ParseMessage | None:
+    """``parse_message`` where it is exported, else from ``drsparse._mail``; None if neither."""
+    found: ParseMessage | None = getattr(drsparse, "parse_message", None)
+    if found is not None:
+        return found
+    try:
+        from drsparse import _mail  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    return getattr(_mail, "parse_message", None)
+
+
+def touch(response: Response) -> int:
+    """Read the typed view and the code interpretation, so that lazy work is counted."""
+    status = response.status
+    category = response.result.info.category
+    subs = sum(1 for sub in response.sub_results if sub.info is not None)
+    return len(status) + len(category) + subs + len(response.reference or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------------------------
+
+
+def alternate(work: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """The median time of each function, run in alternation: A B, B A, A B, ..."""
+    times: dict[str, list[float]] = {name: [] for name in work}
+    names = list(work)
+    for done in range(rounds):
+        for name in names if done % 2 == 0 else names[::-1]:
+            gc.collect()
+            start = time.perf_counter()
+            work[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+@dataclass
+class Child:
+    """One finished child process: wall time, exit status, its own peak RSS."""
+
+    seconds: float
+    status: int
+    peak_bytes: int
+    stderr: str
+
+
+def child_env(pycache: Path) -> dict[str, str]:
+    """The environment of the measured commands: this one, with byte-code caching on.
+
+    An installed package has its modules compiled (pip writes the .pyc files); a checkout run
+    with PYTHONDONTWRITEBYTECODE=1 compiles drsparse's modules from source at every start,
+    tens of milliseconds no user pays, while the stdlib's .pyc files are there. So caching is
+    turned on, into a folder of the harness's own (PYTHONPYCACHEPREFIX, nothing is written
+    into the source tree), and every command is run once before it is timed: every module of
+    both sides is then read from a cache, as in a real installation.
+    """
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def run_child(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Child:
+    """Run ``argv`` with stdout to /dev/null, for its wall time (peak_bytes is not its own)."""
+    with open(os.devnull, "wb") as sink, tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, stdout=sink, stderr=errors, check=False, env=env
+        )
+        seconds = time.perf_counter() - start
+        errors.seek(0)
+        text = errors.read().decode("utf-8", "replace")
+    return Child(seconds, process.returncode, 0, text)
+
+
+# Linux folds the RSS high-water mark of the memory a child had before its exec() into the
+# child's ru_maxrss, and a child forked (or vforked) from this harness starts with the
+# harness's memory: its peak would read as at least the harness's size. So the measured
+# command is started from a fresh, small interpreter (-S, no site) that forks, execs the
+# command and reports os.wait4()'s usage of that one child (RUSAGE_CHILDREN would be the
+# maximum over all children). Its own few MB are below any Python's peak.
+_PEAK_WRAPPER = """\
+import os, sys, time
+argv = sys.argv[1:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
+def peak_child(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Child:
+    """Run ``argv`` with stdout to /dev/null; its wall time and its own peak RSS."""
+    with tempfile.TemporaryFile() as errors:
+        wrapper = subprocess.run(
+            [sys.executable, "-S", "-c", _PEAK_WRAPPER, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            check=False,
+            env=env,
+        )
+        errors.seek(0)
+        text = errors.read().decode("utf-8", "replace")
+    try:
+        seconds, status, peak = wrapper.stdout.split()
+        # ru_maxrss is in KiB on Linux (bytes on macOS).
+        scale = 1 if sys.platform == "darwin" else 1024
+        return Child(float(seconds), int(status), int(peak) * scale, text)
+    except ValueError:
+        return Child(0.0, wrapper.returncode or 1, 0, text or "the measuring wrapper failed")
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the table, and its figures for --json."""
+
+    key: str
+    name: str
+    msgs_per_s: float | None = None
+    mb_per_s: float | None = None
+    seconds: float | None = None
+    figure: str = ""
+    target: str = ""
+    verdict: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _rate(count: int, size: int, seconds: float) -> tuple[float, float]:
+    return count / seconds, size / seconds / MB
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.3f} s"
+
+
+def render(rows: Sequence[Row]) -> str:
+    """The table, one row per measurement."""
+    head = ("#", "measurement", "msgs/s", "MB/s", "median", "figure", "target", "verdict")
+    cells = [head] + [
+        (
+            row.key,
+            row.name,
+            "" if row.msgs_per_s is None else f"{row.msgs_per_s:,.0f}",
+            "" if row.mb_per_s is None else f"{row.mb_per_s:.2f}",
+            _seconds(row.seconds),
+            row.figure,
+            row.target,
+            row.verdict,
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(head))]
+    numeric = {2, 3, 4, 5}
+    lines = []
+    for line in cells:
+        lines.append(
+            "  ".join(
+                cell.rjust(width) if i in numeric else cell.ljust(width)
+                for i, (cell, width) in enumerate(zip(line, widths, strict=True))
+            ).rstrip()
+        )
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# The measurements
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    seed: int
+    messages: int
+    rounds: int
+    cold_runs: int
+    mbox_bytes: int
+    quick: bool
+
+
+def check_agreement(cases: Sequence[Case], parse_message: ParseMessage | None) -> list[str]:
+    """Both sides must find the same pairs in every message before they are timed."""
+    problems = []
+    for i, case in enumerate(cases):
+        expected = dict(case.pairs)
+        if floor(case.data) != [expected]:
+            problems.append(f"message {i} ({case.kind}): the floor did not find the block")
+        try:
+            fields = [(f.key, f.value) for f in drsparse.parse(case.block).fields]
+            if fields != list(case.pairs):
+                problems.append(f"message {i} ({case.kind}): drsparse.parse read {fields!r:.200}")
+            if parse_message is not None:
+                responses = parse_message(case.data)
+                pairs = [[(f.key, f.value) for f in r.fields] for r in responses]
+                if pairs != [list(case.pairs)]:
+                    problems.append(
+                        f"message {i} ({case.kind}): parse_message found {len(responses)} "
+                        f"response(s) whose pairs differ from the block: {pairs!r:.200}"
+                    )
+                for response in responses:
+                    touch(response)
+        except Exception as exc:  # every failure on the corpus is reported, none ends the run
+            problems.append(f"message {i} ({case.kind}): drsparse raised {exc!r}")
+        if len(problems) >= 10:
+            problems.append("(stopped after 10 problems)")
+            break
+    return problems
+
+
+def run_floor(messages: Sequence[bytes]) -> None:
+    for data in messages:
+        floor(data)
+
+
+def run_drsparse(parse_message: ParseMessage, messages: Sequence[bytes]) -> None:
+    for data in messages:
+        for response in parse_message(data):
+            touch(response)
+
+
+def run_regex_blocks(blocks: Sequence[str]) -> None:
+    for block in blocks:
+        floor_block(block)
+
+
+def run_parse_blocks(blocks: Sequence[str]) -> None:
+    for block in blocks:
+        drsparse.parse(block).result.code  # noqa: B018  # read, so that the result is used
+
+
+def timed_row(
+    key: str,
+    name: str,
+    count: int,
+    size: int,
+    seconds: float,
+    *,
+    ratio: float = 1.0,
+    target: str = "",
+    limit: float | None = None,
+) -> Row:
+    """A row for a timed stretch: rates, ratio to its baseline, verdict against ``limit``."""
+    if limit is not None:
+        verdict = _verdict(ratio <= limit)
+    else:
+        verdict = "baseline" if ratio == 1.0 and not target else "info"
+    return Row(
+        key,
+        name,
+        *_rate(count, size, seconds),
+        seconds,
+        figure=f"{ratio:.2f}x",
+        target=target,
+        verdict=verdict,
+        values={"messages": count, "bytes": size, "seconds": seconds, "ratio": ratio},
+    )
+
+
+def measure_mail(
+    cases: Sequence[Case], parse_message: ParseMessage | None, settings: Settings
+) -> list[Row]:
+    """Rows 1 and 2: raw e-mails in, pairs or typed responses out."""
+    corpus = [case.data for case in cases]
+    n, size = len(corpus), sum(map(len, corpus))
+    work: dict[str, Callable[[], object]] = {"floor": lambda: run_floor(corpus)}
+    if parse_message is not None:
+        work["drsparse"] = lambda: run_drsparse(parse_message, corpus)
+    for warm_up in work.values():
+        # The parser is built and the code table loaded once per process, not per message.
+        warm_up()
+    times = alternate(work, settings.rounds)
+    rows = [timed_row("1", "floor: stdlib email (compat32) + regex", n, size, times["floor"])]
+    name, target = "end to end: drsparse.parse_message", f"<= {END_TO_END_TARGET}x floor"
+    if "drsparse" in times:
+        ratio = times["drsparse"] / times["floor"]
+        rows.append(
+            timed_row(
+                "2",
+                name,
+                n,
+                size,
+                times["drsparse"],
+                ratio=ratio,
+                target=target,
+                limit=END_TO_END_TARGET,
+            )
+        )
+    else:
+        rows.append(Row("2", name, target=target, verdict=NOT_AVAILABLE))
+    return rows
+
+
+def measure_blocks(cases: Sequence[Case], settings: Settings) -> list[Row]:
+    """Rows 3a and 3b: the grammar and the model alone, on the bare blocks."""
+    blocks = [case.block for case in cases]
+    n, size = len(blocks), sum(len(block.encode()) for block in blocks)
+    work: dict[str, Callable[[], object]] = {
+        "regex": lambda: run_regex_blocks(blocks),
+        "parse": lambda: run_parse_blocks(blocks),
+    }
+    for warm_up in work.values():
+        warm_up()
+    times = alternate(work, settings.rounds)
+    ratio = times["parse"] / times["regex"]
+    return [
+        timed_row("3a", "block: regex split of the bare blocks", n, size, times["regex"]),
+        timed_row(
+            "3b",
+            "block: drsparse.parse of the bare blocks",
+            n,
+            size,
+            times["parse"],
+            ratio=ratio,
+            target="(informative)",
+        ),
+    ]
+
+
+def measure_scaling(
+    cases: Sequence[Case],
+    scale_cases: Sequence[Case],
+    parse_message: ParseMessage | None,
+    settings: Settings,
+) -> list[Row]:
+    """Row 6: the same work on four times the corpus."""
+    n, bigger = len(cases), [case.data for case in scale_cases]
+    name, target = f"scaling: parse_message, {len(bigger)} vs {n} msgs", f"<= {SCALING_TARGET}x"
+    if parse_message is None:
+        return [Row("6", name, target=target, verdict=NOT_AVAILABLE)]
+    smaller = bigger[:n]
+    work: dict[str, Callable[[], object]] = {
+        "n": lambda: run_drsparse(parse_message, smaller),
+        "4n": lambda: run_drsparse(parse_message, bigger),
+    }
+    # Fewer rounds: the four-fold corpus makes each one five times as long as a round of row 2.
+    times = alternate(work, max(settings.rounds // 2, 2))
+    ratio = times["4n"] / times["n"]
+    row = timed_row(
+        "6",
+        name,
+        len(bigger),
+        sum(map(len, bigger)),
+        times["4n"],
+        ratio=ratio,
+        target=target,
+        limit=SCALING_TARGET,
+    )
+    row.values["seconds_n"] = times["n"]
+    return [row]
+
+
+def _command_available(python: str, env: Mapping[str, str]) -> tuple[bool, str]:
+    """Whether ``drsparse parse`` exists yet: its ``--help`` succeeds only if it does."""
+    probe = subprocess.run(
+        [python, "-m", "drsparse", "parse", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    if probe.returncode == 0:
+        return True, ""
+    last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+    return False, last
+
+
+def measure_cold_start(
+    one: Path, settings: Settings, available: bool, env: Mapping[str, str]
+) -> tuple[list[Row], list[str]]:
+    """Row 4: whole-process start-up, alternating, median of ``cold_runs``."""
+    python = sys.executable
+    commands: dict[str, list[str]] = {"python": [python, "-c", "import email.parser, json"]}
+    script = Path(python).parent / "drsparse"
+    if available:
+        commands["module"] = [python, "-m", "drsparse", "parse", str(one)]
+        if script.is_file() and os.access(script, os.X_OK):
+            commands["script"] = [str(script), "parse", str(one)]
+    failures = []
+    # Warm-up: byte-code caches written, files in the page cache, for every side alike.
+    for key, argv in list(commands.items()):
+        child = run_child(argv, env)
+        if child.status != 0:
+            failures.append(
+                f"{shlex.join(argv)} exited {child.status}: {child.stderr.strip()!r:.300}"
+            )
+            del commands[key]
+    times: dict[str, list[float]] = {key: [] for key in commands}
+    names = list(commands)
+    for done in range(settings.cold_runs):
+        for key in names if done % 2 == 0 else names[::-1]:
+            times[key].append(run_child(commands[key], env).seconds)
+    medians = {key: statistics.median(values) for key, values in times.items()}
+
+    base = medians["python"]
+    target = f"<= {COLD_START_TARGET}x python"
+    rows = [
+        Row(
+            "4a",
+            'cold start: python -c "import email.parser, json"',
+            seconds=base,
+            figure="1.00x",
+            verdict="baseline",
+            values={"seconds": base},
+        )
+    ]
+    for key, label in (
+        ("module", "python -m drsparse parse one.eml"),
+        ("script", "drsparse parse one.eml (console script)"),
+    ):
+        row_key = "4b" if key == "module" else "4c"
+        if key in medians:
+            ratio = medians[key] / base
+            rows.append(
+                Row(
+                    row_key,
+                    f"cold start: {label}",
+                    seconds=medians[key],
+                    figure=f"{ratio:.2f}x",
+                    target=target,
+                    verdict=_verdict(ratio <= COLD_START_TARGET),
+                    values={"seconds": medians[key], "ratio": ratio},
+                )
+            )
+        elif key == "module" or not available:
+            verdict = "ERROR" if available else NOT_AVAILABLE
+            rows.append(Row(row_key, f"cold start: {label}", target=target, verdict=verdict))
+    return rows, failures
+
+
+def measure_memory(
+    workdir: Path, settings: Settings, available: bool, env: Mapping[str, str]
+) -> tuple[list[Row], list[str]]:
+    """Row 5: peak RSS of ``drsparse parse`` streaming an mbox to /dev/null."""
+    label = f"{settings.mbox_bytes / MB:.0f} MB"
+    name = f"memory: drsparse parse {label} mbox > /dev/null"
+    target = f"< {MEMORY_TARGET_MB:.0f} MB peak"
+    if not available:
+        return [Row("5", name, target=target, verdict=NOT_AVAILABLE)], []
+    python = sys.executable
+    baseline = peak_child([python, "-c", "pass"], env)
+    sizes = [settings.mbox_bytes]
+    small = 5 * MB
+    if settings.mbox_bytes > small:
+        # A small mbox as well: "flat" means the big one peaks no higher than the small one.
+        sizes.insert(0, small)
+    peaks: dict[int, Child] = {}
+    counts: dict[int, int] = {}
+    failures = []
+    for size in sizes:
+        path = workdir / f"{size // MB}mb.mbox"
+        counts[size] = write_mbox(path, size, settings.seed)
+        child = peak_child([python, "-m", "drsparse", "parse", str(path)], env)
+        path.unlink()
+        if child.status != 0:
+            failures.append(
+                f"drsparse parse on the {size // MB} MB mbox exited {child.status}: "
+                f"{child.stderr.strip()!r:.300}"
+            )
+            return [Row("5", name, target=target, verdict="ERROR")], failures
+        peaks[size] = child
+    big = peaks[settings.mbox_bytes]
+    peak_mb = big.peak_bytes / MB
+    values: dict[str, Any] = {
+        "mbox_bytes": settings.mbox_bytes,
+        "messages": counts[settings.mbox_bytes],
+        "seconds": big.seconds,
+        "peak_mb": peak_mb,
+        "python_pass_peak_mb": baseline.peak_bytes / MB,
+    }
+    if small in peaks and small != settings.mbox_bytes:
+        values["small_mbox_peak_mb"] = peaks[small].peak_bytes / MB
+    msgs, mbps = _rate(counts[settings.mbox_bytes], settings.mbox_bytes, big.seconds)
+    row = Row(
+        "5",
+        name,
+        msgs,
+        mbps,
+        big.seconds,
+        figure=f"{peak_mb:.1f} MB peak",
+        target=target,
+        verdict=_verdict(peak_mb < MEMORY_TARGET_MB),
+        values=values,
+    )
+    return [row], failures
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py",
+        description="Measure drsparse against the stdlib floor (issue 6). Never fails on timings.",
+    )
+    parser.add_argument("--quick", action="store_true", help="seconds, not minutes (CI)")
+    parser.add_argument("--seed", type=int, default=2003, help="corpus seed (default: 2003)")
+    parser.add_argument("--messages", type=int, help="corpus size (default: 2000, quick: 60)")
+    parser.add_argument("--rounds", type=int, help="timed rounds (default: 7, quick: 3)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
+    return parser
+
+
+def measure_all(settings: Settings) -> tuple[list[Row], list[str], list[str]]:
+    """Every row in order, the failures (drsparse or the harness broke), and notes."""
+    scale_cases = make_cases(settings.seed, 4 * settings.messages)
+    cases = scale_cases[: settings.messages]
+    size = sum(len(case.data) for case in cases)
+    print(
+        f"corpus: seed {settings.seed}, {len(cases)} messages, {size / MB:.2f} MB "
+        f"(mean {size / len(cases) / 1000:.1f} KB), {settings.rounds} rounds\n"
+    )
+    notes = []
+    parse_message = find_parse_message()
+    if parse_message is None:
+        notes.append(f"drsparse.parse_message is {NOT_AVAILABLE}: rows 2 and 6 wait for it")
+    # All of the four-fold corpus is checked: the scaling row times it too.
+    failures = check_agreement(scale_cases, parse_message)
+    # A drsparse that fails on the corpus is not timed: the failures are the result.
+    usable = None if failures else parse_message
+    rows = measure_mail(cases, usable, settings)
+    try:
+        rows += measure_blocks(cases, settings)
+    except Exception as exc:  # a failure of drsparse.parse is reported, not a crash
+        failures.append(f"drsparse.parse raised {exc!r} on a bare block")
+    rows += measure_scaling(cases, scale_cases, usable, settings)
+    if failures and parse_message is not None:
+        for row in rows:
+            row.verdict = "ERROR" if row.verdict == NOT_AVAILABLE else row.verdict
+
+    with tempfile.TemporaryDirectory(prefix="drsparse-bench-") as tmp:
+        workdir = Path(tmp)
+        env = child_env(workdir / "pycache")
+        available, why = _command_available(sys.executable, env)
+        if not available:
+            notes.append(f"`drsparse parse` is {NOT_AVAILABLE} ({why}): rows 4b, 4c, 5 wait for it")
+        one = workdir / "one.eml"
+        one.write_bytes(cases[0].data)
+        cold, cold_failures = measure_cold_start(one, settings, available, env)
+        memory, memory_failures = measure_memory(workdir, settings, available, env)
+    if importlib.util.find_spec("interegular") is not None:
+        # lark imports it at start-up when it is installed (drsparse's test extra has it).
+        notes.append(
+            "interegular is installed here (test extra): lark imports it at start-up, a few "
+            "ms that installations without the test extra do not pay"
+        )
+    failures += cold_failures + memory_failures
+    for row in memory:
+        if "small_mbox_peak_mb" in row.values:
+            notes.append(f"memory: a 5 MB mbox peaks at {row.values['small_mbox_peak_mb']:.1f} MB")
+        if "python_pass_peak_mb" in row.values:
+            notes.append(
+                f"memory: `python -c pass` peaks at {row.values['python_pass_peak_mb']:.1f} MB"
+            )
+    by_key = {row.key: row for row in [*rows, *cold, *memory]}
+    ordered = [by_key[key] for key in sorted(by_key, key=lambda k: (int(k[0]), k))]
+    return ordered, failures, notes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every measurement, print the table; 1 only if the harness or drsparse broke."""
+    args = build_parser().parse_args(argv)
+    settings = Settings(
+        seed=args.seed,
+        messages=args.messages or (60 if args.quick else 2000),
+        rounds=args.rounds or (3 if args.quick else 7),
+        cold_runs=3 if args.quick else 21,
+        # Quick mode streams 5 MB instead of 200 MB: enough to keep the path working in CI.
+        mbox_bytes=5 * MB if args.quick else 200 * MB,
+        quick=args.quick,
+    )
+    python = os.path.relpath(sys.executable)
+    # The command as typed from the checkout; an absolute path from anywhere else.
+    command = shlex.join([sys.executable if python.startswith("..") else python, *sys.argv])
+    machine = f"{platform.platform()}, {os.cpu_count()} CPUs"
+    version = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"drsparse {drsparse.__version__} benchmark: {command}")
+    print(f"machine: {machine}; Python: {version}")
+    if settings.quick:
+        print(
+            "quick mode: small corpus, few rounds, a 5 MB mbox instead of 200 MB; "
+            "the verdicts are indicative only"
+        )
+
+    started = time.perf_counter()
+    rows, failures, notes = measure_all(settings)
+    print(render(rows) + "\n")
+    for note in notes:
+        print(note)
+    print(f"total time: {time.perf_counter() - started:.1f} s")
+
+    if args.json:
+        report = {
+            "command": command,
+            "machine": machine,
+            "python": version,
+            "drsparse": drsparse.__version__,
+            "settings": asdict(settings),
+            "rows": [asdict(row) for row in rows],
+            "notes": notes,
+            "failures": failures,
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if failures:
+        print("\nTHE HARNESS OR DRSPARSE FAILED:", file=sys.stderr)
+        for failure in failures:
+            print(f"  {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
