@@ -21,6 +21,9 @@ def escaped(text: str) -> bool:
     return False
 
 
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+
+
 def raw_headers(message: Message, name: str) -> list[str]:
     """The values of every header ``name``, top first, unfolded, 8-bit bytes decoded.
 
@@ -39,7 +42,9 @@ def raw_headers(message: Message, name: str) -> list[str]:
             except UnicodeDecodeError:
                 text = raw.decode("latin-1")
         # RFC 5322 unfolding: a line break followed by white space is removed.
-        values.append(re.sub(r"\r\n|\r|\n", "", text).strip())
+        if "\n" in text or "\r" in text:
+            text = _LINE_BREAKS.sub("", text)
+        values.append(text.strip())
     return values
 
 

@@ -26,7 +26,7 @@ import email.utils
 import functools
 import re
 from email.message import Message
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from attrs import evolve
 
@@ -216,10 +216,13 @@ class _Reader:
     def _finish(self, message: Message | None, trust: Trust) -> list[Response]:
         if not self.found:
             return []
-        origin = _origin(message, trust, self.source)
+        headers = _origin_headers(message, trust)
         # Quoted copies and fresh responses of one part come out in the order of their lines.
         return [
-            evolve(found.response, origin=evolve(origin, part=found.part, quoted=found.quoted))
+            evolve(
+                found.response,
+                origin=Origin(self.source, **headers, part=found.part, quoted=found.quoted),
+            )
             for found in self.found
         ]
 
@@ -460,7 +463,9 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
 
 # A quoted line: blanks, then one or more ">" markers, each perhaps followed by one blank
 # ("> > text", ">> text", ">text").
-_QUOTE_MARKERS = re.compile(r"[ \t]*(?:>[ \t]?)+")
+# Possessive: nothing follows in the pattern, so the matches are those of the plain form, and
+# a long run of markers is never backtracked through.
+_QUOTE_MARKERS = re.compile(r"[ \t]*+(?:>[ \t]?+)++")
 
 
 @functools.cache
@@ -516,14 +521,14 @@ def _dequote(text: str) -> str | None:
 # -------------------------------------------------------------------------------------------
 
 
-def _origin(message: Message | None, trust: Trust, source: str | None) -> Origin:
+def _origin_headers(message: Message | None, trust: Trust) -> dict[str, Any]:
+    """What the message's headers tell of every response in it (none for a bare body)."""
     if message is None:
-        return Origin(source=source)
-    return Origin(
-        source=source,
-        message_id=header_text(message, "message-id"),
-        date=header_text(message, "date"),
-        sender=header_text(message, "from"),
-        subject=header_text(message, "subject"),
-        authentic=authentic(message, trust),
-    )
+        return {}
+    return {
+        "message_id": header_text(message, "message-id"),
+        "date": header_text(message, "date"),
+        "sender": header_text(message, "from"),
+        "subject": header_text(message, "subject"),
+        "authentic": authentic(message, trust),
+    }
