@@ -216,9 +216,10 @@ def check_msg(code: int, msg: str | None, system: str = "drs", *, key: str = "ms
 
     The comparison ignores case, surrounding whitespace, runs of inner whitespace and one
     trailing period. ``None`` also when ``msg`` is ``None`` or empty (it says nothing that could
-    contradict the code) or the code is unknown (there is no text to compare with). ``key`` names the checked field at the start of the warning. When
-    ``msg`` is the text of another code, the warning names it: the Knipp page sends "Outgoing
-    transfer canceled" (10304) with the code 10303.
+    contradict the code) or the code is unknown (there is no text to compare with). ``key``
+    names the checked field at the start of the warning. When ``msg`` is the text of another
+    code, the warning names it: the Knipp page sends "Outgoing transfer canceled" (10304) with
+    the code 10303.
     """
     if msg is None or not msg.strip():
         return None

@@ -67,7 +67,7 @@ def _lines(block: str, first_line: int) -> list[Pair | Prose]:
     from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput
 
     try:
-        lines = parse_lines(block)
+        return parse_lines(block, first_line)
     except UnexpectedInput as exc:
         # The grammar accepts any line after the header, so only the header can fail: the
         # '###' line after '### DRS Response' is missing, or the text ends after the header.
@@ -86,9 +86,6 @@ def _lines(block: str, first_line: int) -> list[Pair | Prose]:
         ) from None
     except LarkError as exc:  # pragma: no cover - defensive: no other lark error is expected
         raise MalformedLineError(str(exc), line=first_line) from None
-    if first_line != 1:
-        lines = [line._replace(line=line.line + first_line - 1) for line in lines]
-    return lines
 
 
 def _msg_checker() -> Callable[[int, str | None], str | None]:

@@ -13,10 +13,10 @@ from drsparse._grammar import (
     Pair,
     Prose,
     _fingerprint,
-    _transformer,
     build,
     compile_to,
     grammar_text,
+    lines_of,
     parse_lines,
     terminal_regexp,
 )
@@ -29,7 +29,7 @@ def test_grammar_builds_in_strict_mode() -> None:
     # text (checked with interegular), so an overlap introduced later fails here.
     parser = build(strict=True)
     tree = parser.parse(HEAD + "result.code: 10000\n")
-    assert _transformer().transform(tree) == [Pair("result.code", "10000", 3, 1, 14, 18)]
+    assert lines_of(tree) == [Pair("result.code", "10000", 3, 1, 14, 18)]
 
 
 def test_the_compiled_parser_is_used_only_when_it_matches_the_grammar(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_the_compiled_parser_is_used_only_when_it_matches_the_grammar(tmp_path: 
         assert f.readline() == _fingerprint(text)
         loaded = Lark.load(f)
     tree = loaded.parse(HEAD + "# c\nresult.code: 1\n")
-    assert _transformer().transform(tree) == [Pair("result.code", "1", 4, 1, 14, 14)]
+    assert lines_of(tree) == [Pair("result.code", "1", 4, 1, 14, 14)]
     # Another grammar text gives another fingerprint, so a stale file is never loaded.
     assert _fingerprint(text + "\n") != _fingerprint(text)
 
