@@ -25,7 +25,7 @@ from typing import IO, Any
 import pytest
 
 import drsparse
-from drsparse._cli import CSV_COLUMNS
+from drsparse._output import CSV_COLUMNS
 from tests.helpers import ROOT, SAMPLES
 from tests.test_schema import check_records
 
