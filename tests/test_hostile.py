@@ -6,6 +6,7 @@ tests/test_mail.py; this file covers the text-level parser.
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -164,3 +165,119 @@ def test_every_pair_line_is_in_fields(path: Path) -> None:
     for key, value, number in kept:
         assert key in lines[number - 1]
         assert value in lines[number - 1]
+
+
+# -- broken and mutated mail -----------------------------------------------------------------
+
+MESSAGES = sorted(SAMPLES.glob("mail/*.eml"))
+BLOCK = b"### DRS Response\n###\n\nreference: R-7\nresult.code: 10000\n"
+
+
+def _mail(body: bytes, *headers: str) -> bytes:
+    head = "".join(f"{header}\n" for header in ("From: drs@knipp.de", *headers))
+    return head.encode() + b"\n" + body
+
+
+def _message_outcome(data: bytes) -> list[drsparse.Response] | drsparse.DrsParseError:
+    try:
+        return drsparse.parse_message(data)
+    except drsparse.DrsParseError as error:
+        return error
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        (
+            "base64 with stray characters and no padding",
+            _mail(
+                base64.b64encode(BLOCK)[:-2] + b"!!*",
+                "Content-Type: text/plain",
+                "Content-Transfer-Encoding: base64",
+            ),
+        ),
+        (
+            "quoted-printable with bad escapes and a soft break at the end",
+            _mail(
+                BLOCK.replace(b"R-7", b"R=ZZ7") + b"=\n=",
+                "Content-Type: text/plain",
+                "Content-Transfer-Encoding: quoted-printable",
+            ),
+        ),
+        (
+            "a multipart cut off inside its second part",
+            _mail(
+                b"--b\nContent-Type: text/plain\n\nHello\n--b\nContent-Type: text/plain\n\n"
+                + BLOCK[:-8],
+                "Content-Type: multipart/mixed; boundary=b",
+            ),
+        ),
+        (
+            "a multipart without its boundary parameter",
+            _mail(b"--b\n\n" + BLOCK + b"--b--\n", "Content-Type: multipart/mixed"),
+        ),
+        (
+            "a charset that lies: UTF-16 declared on ASCII",
+            _mail(BLOCK, "Content-Type: text/plain; charset=utf-16"),
+        ),
+        (
+            "invalid UTF-8 declared as UTF-8",
+            _mail(BLOCK.replace(b"R-7", b"R-\xff\xfe7"), "Content-Type: text/plain; charset=utf-8"),
+        ),
+        (
+            "a charset no one knows",
+            _mail(BLOCK, "Content-Type: text/plain; charset=x-klingon-8"),
+        ),
+        ("NUL bytes in the body", _mail(BLOCK.replace(b"R-7", b"R\x00-7"))),
+        ("a byte-order mark before the block", _mail(b"\xef\xbb\xbf" + BLOCK)),
+        ("headers only", b"From: drs@knipp.de\nSubject: cut off"),
+    ],
+)
+def test_broken_mail_gives_a_response_or_our_error(name: str, data: bytes) -> None:
+    outcome = _message_outcome(data)
+    if isinstance(outcome, list):
+        for response in outcome:
+            assert response.result.code == 10000
+    else:
+        assert outcome.msg
+
+
+def test_a_lying_charset_is_decoded_with_a_warning() -> None:
+    (response,) = drsparse.parse_message(
+        _mail(BLOCK.replace(b"R-7", b"R-\xe47"), "Content-Type: text/plain; charset=us-ascii")
+    )
+    assert response.reference == "R-\xe47"  # Latin-1, after UTF-8 failed
+    assert any("us-ascii" in warning for warning in response.warnings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(MESSAGES),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["delete", "insert", "flip", "truncate", "duplicate-line"]),
+            st.integers(0, 100_000),
+            st.integers(0, 255),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_mutated_sample_messages(path: Path, mutations: list[tuple[str, int, int]]) -> None:
+    data = bytearray(path.read_bytes())
+    for kind, where, byte in mutations:
+        at = where % max(len(data), 1)
+        if kind == "delete":
+            del data[at : at + 1 + byte % 8]
+        elif kind == "insert":
+            data[at:at] = bytes([byte])
+        elif kind == "flip" and data:
+            data[at] ^= 1 << (byte % 8)
+        elif kind == "truncate":
+            del data[at:]
+        else:
+            end = data.find(b"\n", at)
+            start = data.rfind(b"\n", 0, at) + 1
+            if end != -1:
+                data[end + 1 : end + 1] = data[start : end + 1]
+    _message_outcome(bytes(data))  # anything but our own error fails the test
