@@ -14,11 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# The main job: one JSON record per response of every valid sample, then the summary.
-# (samples/invalid holds the malformed ones: `drsparse parse samples/invalid` shows errors.)
+# The main job: one JSON record per response of every valid sample, then the summary. The
+# samples are named by their extension: beside each lies its expected output (.json).
+# (samples/invalid holds the malformed ones: `drsparse parse samples/invalid/*.txt` shows errors.)
+SAMPLE_INPUTS = samples/knipp/*.txt samples/blocks/*.txt samples/mail/*.eml
+
 demo: $(STAMP)
-	$(BIN)/drsparse parse samples/knipp samples/blocks samples/mail
-	$(BIN)/drsparse scan --no-progress samples/knipp samples/blocks samples/mail
+	$(BIN)/drsparse parse $(SAMPLE_INPUTS)
+	$(BIN)/drsparse scan --no-progress $(SAMPLE_INPUTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check drsparse tests bench grammar fuzz
