@@ -84,7 +84,8 @@ COLD_START_TARGET = 3.0
 MEMORY_TARGET_MB = 150.0
 SCALING_TARGET = 4.4
 
-NOT_AVAILABLE = "not available yet"
+#: The verdict of a row that could not be measured because drsparse failed on the corpus.
+BROKEN = "ERROR"
 
 # ---------------------------------------------------------------------------------------------
 # The floor: the twenty lines a user would write instead of drsparse
@@ -125,18 +126,6 @@ def floor_block(block: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 
 ParseMessage = Callable[..., "list[Response]"]
-
-
-def find_parse_message() -> ParseMessage | None:
-    """``parse_message`` where it is exported, else from ``drsparse._mail``; None if neither."""
-    found: ParseMessage | None = getattr(drsparse, "parse_message", None)
-    if found is not None:
-        return found
-    try:
-        from drsparse import _mail  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return getattr(_mail, "parse_message", None)
 
 
 def touch(response: Response) -> int:
@@ -334,7 +323,7 @@ class Settings:
     quick: bool
 
 
-def check_agreement(cases: Sequence[Case], parse_message: ParseMessage | None) -> list[str]:
+def check_agreement(cases: Sequence[Case], parse_message: ParseMessage) -> list[str]:
     """Both sides must find the same pairs in every message before they are timed."""
     problems = []
     for i, case in enumerate(cases):
@@ -345,16 +334,15 @@ def check_agreement(cases: Sequence[Case], parse_message: ParseMessage | None) -
             fields = [(f.key, f.value) for f in drsparse.parse(case.block).fields]
             if fields != list(case.pairs):
                 problems.append(f"message {i} ({case.kind}): drsparse.parse read {fields!r:.200}")
-            if parse_message is not None:
-                responses = parse_message(case.data)
-                pairs = [[(f.key, f.value) for f in r.fields] for r in responses]
-                if pairs != [list(case.pairs)]:
-                    problems.append(
-                        f"message {i} ({case.kind}): parse_message found {len(responses)} "
-                        f"response(s) whose pairs differ from the block: {pairs!r:.200}"
-                    )
-                for response in responses:
-                    touch(response)
+            responses = parse_message(case.data)
+            pairs = [[(f.key, f.value) for f in r.fields] for r in responses]
+            if pairs != [list(case.pairs)]:
+                problems.append(
+                    f"message {i} ({case.kind}): parse_message found {len(responses)} "
+                    f"response(s) whose pairs differ from the block: {pairs!r:.200}"
+                )
+            for response in responses:
+                touch(response)
         except Exception as exc:  # every failure on the corpus is reported, none ends the run
             problems.append(f"message {i} ({case.kind}): drsparse raised {exc!r}")
         if len(problems) >= 10:
@@ -442,7 +430,7 @@ def measure_mail(
             )
         )
     else:
-        rows.append(Row("2", name, target=target, verdict=NOT_AVAILABLE))
+        rows.append(Row("2", name, target=target, verdict=BROKEN))
     return rows
 
 
@@ -482,7 +470,7 @@ def measure_scaling(
     n, bigger = len(cases), [case.data for case in scale_cases]
     name, target = f"scaling: parse_message, {len(bigger)} vs {n} msgs", f"<= {SCALING_TARGET}x"
     if parse_message is None:
-        return [Row("6", name, target=target, verdict=NOT_AVAILABLE)]
+        return [Row("6", name, target=target, verdict=BROKEN)]
     smaller = bigger[:n]
     work: dict[str, Callable[[], object]] = {
         "n": lambda: run_drsparse(parse_message, smaller),
@@ -505,33 +493,16 @@ def measure_scaling(
     return [row]
 
 
-def _command_available(python: str, env: Mapping[str, str]) -> tuple[bool, str]:
-    """Whether ``drsparse parse`` exists yet: its ``--help`` succeeds only if it does."""
-    probe = subprocess.run(
-        [python, "-m", "drsparse", "parse", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
-    if probe.returncode == 0:
-        return True, ""
-    last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
-    return False, last
-
-
 def measure_cold_start(
-    one: Path, settings: Settings, available: bool, env: Mapping[str, str]
+    one: Path, settings: Settings, env: Mapping[str, str]
 ) -> tuple[list[Row], list[str]]:
     """Row 4: whole-process start-up, alternating, median of ``cold_runs``."""
     python = sys.executable
     commands: dict[str, list[str]] = {"python": [python, "-c", "import email.parser, json"]}
     script = Path(python).parent / "drsparse"
-    if available:
-        commands["module"] = [python, "-m", "drsparse", "parse", str(one)]
-        if script.is_file() and os.access(script, os.X_OK):
-            commands["script"] = [str(script), "parse", str(one)]
+    commands["module"] = [python, "-m", "drsparse", "parse", str(one)]
+    if script.is_file() and os.access(script, os.X_OK):
+        commands["script"] = [str(script), "parse", str(one)]
     failures = []
     # Warm-up: byte-code caches written, files in the page cache, for every side alike.
     for key, argv in list(commands.items()):
@@ -578,21 +549,18 @@ def measure_cold_start(
                     values={"seconds": medians[key], "ratio": ratio},
                 )
             )
-        elif key == "module" or not available:
-            verdict = "ERROR" if available else NOT_AVAILABLE
-            rows.append(Row(row_key, f"cold start: {label}", target=target, verdict=verdict))
+        elif key == "module":  # it failed in the warm-up: the failure is reported
+            rows.append(Row(row_key, f"cold start: {label}", target=target, verdict=BROKEN))
     return rows, failures
 
 
 def measure_memory(
-    workdir: Path, settings: Settings, available: bool, env: Mapping[str, str]
+    workdir: Path, settings: Settings, env: Mapping[str, str]
 ) -> tuple[list[Row], list[str]]:
     """Row 5: peak RSS of ``drsparse parse`` streaming an mbox to /dev/null."""
     label = f"{settings.mbox_bytes / MB:.0f} MB"
     name = f"memory: drsparse parse {label} mbox > /dev/null"
     target = f"< {MEMORY_TARGET_MB:.0f} MB peak"
-    if not available:
-        return [Row("5", name, target=target, verdict=NOT_AVAILABLE)], []
     python = sys.executable
     baseline = peak_child([python, "-c", "pass"], env)
     sizes = [settings.mbox_bytes]
@@ -669,9 +637,7 @@ def measure_all(settings: Settings) -> tuple[list[Row], list[str], list[str]]:
         f"(mean {size / len(cases) / 1000:.1f} KB), {settings.rounds} rounds\n"
     )
     notes = []
-    parse_message = find_parse_message()
-    if parse_message is None:
-        notes.append(f"drsparse.parse_message is {NOT_AVAILABLE}: rows 2 and 6 wait for it")
+    parse_message: ParseMessage = drsparse.parse_message
     # All of the four-fold corpus is checked: the scaling row times it too.
     failures = check_agreement(scale_cases, parse_message)
     # A drsparse that fails on the corpus is not timed: the failures are the result.
@@ -682,20 +648,14 @@ def measure_all(settings: Settings) -> tuple[list[Row], list[str], list[str]]:
     except Exception as exc:  # a failure of drsparse.parse is reported, not a crash
         failures.append(f"drsparse.parse raised {exc!r} on a bare block")
     rows += measure_scaling(cases, scale_cases, usable, settings)
-    if failures and parse_message is not None:
-        for row in rows:
-            row.verdict = "ERROR" if row.verdict == NOT_AVAILABLE else row.verdict
 
     with tempfile.TemporaryDirectory(prefix="drsparse-bench-") as tmp:
         workdir = Path(tmp)
         env = child_env(workdir / "pycache")
-        available, why = _command_available(sys.executable, env)
-        if not available:
-            notes.append(f"`drsparse parse` is {NOT_AVAILABLE} ({why}): rows 4b, 4c, 5 wait for it")
         one = workdir / "one.eml"
         one.write_bytes(cases[0].data)
-        cold, cold_failures = measure_cold_start(one, settings, available, env)
-        memory, memory_failures = measure_memory(workdir, settings, available, env)
+        cold, cold_failures = measure_cold_start(one, settings, env)
+        memory, memory_failures = measure_memory(workdir, settings, env)
     if importlib.util.find_spec("interegular") is not None:
         # lark imports it at start-up when it is installed (drsparse's test extra has it).
         notes.append(

@@ -17,7 +17,7 @@ import pytest
 
 import drsparse
 from bench.corpus import KINDS, Case, make_cases, make_corpus, write_mbox
-from bench.run import find_parse_message, floor, floor_block, peak_child
+from bench.run import floor, floor_block, peak_child
 
 SEED = 2003
 
@@ -80,11 +80,8 @@ def test_the_floor_reads_the_same_pairs(cases: list[Case]) -> None:
 
 
 def test_every_message_parses_to_its_one_response(cases: list[Case]) -> None:
-    parse_message = find_parse_message()
-    if parse_message is None:
-        pytest.skip("drsparse.parse_message (mail ingestion) is not written yet")
     for case in cases:
-        responses = parse_message(case.data)
+        responses = drsparse.parse_message(case.data)
         assert len(responses) == 1, case.kind
         assert responses[0] == drsparse.parse(case.block)
         assert [(f.key, f.value) for f in responses[0].fields] == list(case.pairs)
