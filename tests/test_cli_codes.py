@@ -12,22 +12,9 @@ import pytest
 
 import drsparse
 from drsparse._codes import table
+from tests.test_codes import AS_DICT_KEYS
 
-KEYS = [
-    "code",
-    "system",
-    "known",
-    "msg",
-    "description",
-    "category",
-    "success",
-    "pending",
-    "retryable",
-    "epp",
-    "unrequested",
-    "needs_attention",
-    "source",
-]
+KEYS = AS_DICT_KEYS
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
