@@ -182,9 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(parse)
     _reading_options(parse)
     _jobs_option(parse)
-    parse.add_argument(
-        "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
-    )
+    _codes_option(parse)
     parse.set_defaults(run=_cmd_parse)
 
     scan = commands.add_parser(
@@ -209,9 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _reading_options(scan)
     _jobs_option(scan)
-    scan.add_argument(
-        "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
-    )
+    _codes_option(scan)
     scan.set_defaults(run=_cmd_scan)
 
     explain = commands.add_parser(
@@ -258,9 +254,7 @@ def build_mda_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mda", action="store_true", help=argparse.SUPPRESS)
     _output_options(parser)
     _reading_options(parser)
-    parser.add_argument(
-        "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
-    )
+    _codes_option(parser)
     parser.set_defaults(codes_main=[], run=_cmd_mda)
     return parser
 
@@ -603,6 +597,13 @@ def _progress_bar(wanted: bool | None) -> Any:
 # -------------------------------------------------------------------------------------------
 
 
+def _codes_option(parser: argparse.ArgumentParser) -> None:
+    # --codes after the subcommand; the top-level one (before it) lands in codes_main.
+    parser.add_argument(
+        "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
+    )
+
+
 def _code_options(parser: argparse.ArgumentParser) -> None:
     # The names of drsparse._codes.SYSTEMS, written out: building the parser must not import
     # the code stage (``--help`` and the other subcommands do not need it).
@@ -614,9 +615,7 @@ def _code_options(parser: argparse.ArgumentParser) -> None:
         help=_SYSTEM_HELP,
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument(
-        "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
-    )
+    _codes_option(parser)
 
 
 def _load_overrides(args: argparse.Namespace) -> bool:
