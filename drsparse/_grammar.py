@@ -65,6 +65,9 @@ class Prose(NamedTuple):
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# Read once per process: the parser, its fingerprint check and the block and quote patterns
+# built from its terminals all start from this text.
+@functools.cache
 def grammar_text() -> str:
     """The grammar's source, from the installed package or, in a source tree, from ``grammar/``."""
     # A wheel: pyproject.toml copies grammar/ into the package. An editable install or a

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from attrs import field, frozen
@@ -64,8 +65,6 @@ class Result:
 
 def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
     # A read-only view, so that a frozen SubResult cannot be changed through its data.
-    from types import MappingProxyType
-
     return MappingProxyType(dict(value))
 
 
@@ -178,7 +177,9 @@ class Response:
         be fixed before ``expire.date`` or the domain is released.
         """
         return tuple(
-            sub for sub in self.sub_results if sub.info is not None and sub.info.needs_attention
+            sub
+            for sub in self.sub_results
+            if (info := sub.info) is not None and info.needs_attention
         )
 
     @property

@@ -168,9 +168,20 @@ def test_objects_are_frozen_and_hashable() -> None:
 
 def test_equality_ignores_order_positions_and_warnings() -> None:
     a = drsparse.parse(block("result.code: 10000", "domain.name: a.de"))
-    b = drsparse.parse(block("# hi", "", " domain.name : a.de", "result.code:10000"))
+    b = drsparse.parse(
+        block("# hi", "", " domain.name : a.de", "result.code:10000", "domain.name: a.de")
+    )
+    # Other order, other line numbers, a repeated line and its warning: the same response.
+    assert [(f.key, f.line) for f in a.fields] == [("result.code", 4), ("domain.name", 5)]
+    assert [(f.key, f.line) for f in b.fields] == [
+        ("domain.name", 6),
+        ("result.code", 7),
+        ("domain.name", 8),
+    ]
+    assert a.warnings == ()
+    assert len(b.warnings) == 1
     assert a == b
-    assert a.fields != b.fields or [f.line for f in a.fields] != [f.line for f in b.fields]
+    assert hash(a) == hash(b)
 
 
 def test_hand_made_responses_format_and_parse_back() -> None:
