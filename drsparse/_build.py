@@ -238,8 +238,8 @@ def build_response(
     pairs = _check_end(lines, first_line)
     if len(pairs) > limits.max_pairs:
         raise LimitExceededError(
-            f"the block that starts at line {first_line} has {len(pairs)} pairs, beyond the "
-            f"limit max_pairs={limits.max_pairs}",
+            f"the block that starts at line {first_line} has more than {limits.max_pairs} "
+            f"pairs, beyond the limit max_pairs={limits.max_pairs}",
             line=pairs[limits.max_pairs].line,
         )
 

@@ -80,22 +80,14 @@ def grammar_text() -> str:
     raise FileNotFoundError(f"{GRAMMAR_NAME} is missing from the drsparse installation")
 
 
-def _pair(token: Token, offset: int) -> Pair:
-    text = str(token)[:-1]  # every line token ends with its "\n"
+def _pair(text: str, line: int) -> Pair:
+    """One pair line (without its line break), which starts at column 1 of ``line``."""
     raw_key, _, raw_value = text.partition(":")
     value = raw_value.strip(" \t")
-    column = token.column or 1
     key_start = len(raw_key) - len(raw_key.lstrip(" \t"))
     # Where the value starts: after the key, the colon and the blanks that follow it.
     value_start = len(raw_key) + 1 + (len(raw_value) - len(raw_value.lstrip(" \t")))
-    return Pair(
-        raw_key.strip(" \t"),
-        value,
-        (token.line or 1) + offset,
-        column + key_start,
-        column + value_start,
-        len(text),
-    )
+    return Pair(raw_key.strip(" \t"), value, line, 1 + key_start, 1 + value_start, len(text))
 
 
 def _prose(token: Token, offset: int) -> Prose:
@@ -104,19 +96,35 @@ def _prose(token: Token, offset: int) -> Prose:
     return Prose(text.strip(" \t"), (token.line or 1) + offset, (token.column or 1) + indent)
 
 
-def lines_of(tree: Tree[Token], first_line: int = 1) -> list[Pair | Prose]:
+def lines_of(
+    tree: Tree[Token], first_line: int = 1, max_pairs: int | None = None
+) -> list[Pair | Prose]:
     """The lines of a parsed block as Pair and Prose (comments dropped), numbered from
     ``first_line``: no lark type leaves this module.
 
-    The tree is flat, one token per line, so a loop does what a lark Transformer would, and
-    without its visitor machinery (a sixth of the block's parse time).
+    With ``max_pairs``, the lines stop after the pair one beyond it: that is enough for the
+    model to report the limit, and a hostile block of a million pairs never becomes a million
+    objects.
+
+    The tree is flat, one token per line or run of pair lines, so a loop does what a lark
+    Transformer would, and without its visitor machinery.
     """
     offset = first_line - 1
+    room = -1 if max_pairs is None else max_pairs + 1  # pairs still wanted; -1: no bound
     lines: list[Pair | Prose] = []
     # The start rule's children are all tokens: the grammar has no other rule that is kept.
+    # Every token is whole lines, so each starts at column 1.
     for token in cast("list[Token]", tree.children):
-        if token.type == "PAIR":
-            lines.append(_pair(token, offset))
+        if token.type == "PAIRS":
+            # A run of pair lines: each piece between line breaks is one PAIR. The last piece
+            # is what follows the final line break (nothing), or with a bound, the rest.
+            pieces = str(token).split("\n", room)[:-1]
+            line = (token.line or 1) + offset
+            lines += [_pair(text, number) for number, text in enumerate(pieces, start=line)]
+            if room >= 0:
+                room -= len(pieces)
+                if room == 0:
+                    break
         elif token.type == "PROSE":
             lines.append(_prose(token, offset))
     return lines
@@ -162,12 +170,14 @@ def _parser() -> Lark:
     return build(text=text)
 
 
-def parse_lines(block: str, first_line: int = 1) -> list[Pair | Prose]:
+def parse_lines(
+    block: str, first_line: int = 1, max_pairs: int | None = None
+) -> list[Pair | Prose]:
     """Tokenize one block whose header is at ``first_line`` of the whole text.
 
     Raises lark's exceptions; _parse.py translates them.
     """
-    return lines_of(_parser().parse(block), first_line)
+    return lines_of(_parser().parse(block), first_line, max_pairs)
 
 
 @functools.cache

@@ -35,7 +35,7 @@ def parse_all(text: str, *, limits: Limits = DEFAULT_LIMITS) -> list[Response]:
     bom = text.startswith("\ufeff")
     responses = []
     for segment in segments(normalize_newlines(text[1:] if bom else text)):
-        lines = _lines(segment.text, segment.first_line)
+        lines = _lines(segment.text, segment.first_line, limits.max_pairs)
         responses.append(build_response(lines, segment.first_line, limits, _msg_checker()))
     if bom and responses:
         first = responses[0]
@@ -63,11 +63,11 @@ def parse(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Response:
     return responses[0]
 
 
-def _lines(block: str, first_line: int) -> list[Pair | Prose]:
+def _lines(block: str, first_line: int, max_pairs: int) -> list[Pair | Prose]:
     from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput
 
     try:
-        return parse_lines(block, first_line)
+        return parse_lines(block, first_line, max_pairs)
     except UnexpectedInput as exc:
         # The grammar accepts any line after the header, so only the header can fail: the
         # '###' line after '### DRS Response' is missing, or the text ends after the header.

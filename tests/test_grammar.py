@@ -131,6 +131,33 @@ def test_block_finder_uses_the_grammar_terminals() -> None:
     assert re.fullmatch(terminal_regexp("SIGNATURE"), "-- ")
 
 
+def test_a_run_of_pairs_is_one_token_made_of_pair_lines() -> None:
+    # PAIRS is PAIR repeated (written out only to make the repetition possessive): the
+    # dequoting in _mail.py reads the single-line PAIR, the parser the run.
+    assert terminal_regexp("PAIRS") == f"(?:{terminal_regexp('PAIR')})++"
+    text = HEAD + "a: 1\n  b.c :2\n\n# note\nd:  3 \nprose here\n"
+    tokens = build().parse(text).children
+    assert [getattr(token, "type", None) for token in tokens] == [
+        "PAIRS",
+        "COMMENT",
+        "PAIRS",
+        "PROSE",
+    ]
+    assert lines_of(build().parse(text), first_line=10) == [
+        Pair("a", "1", 12, 1, 4, 4),
+        Pair("b.c", "2", 13, 3, 8, 8),
+        Pair("d", "3", 16, 1, 5, 6),
+        Prose("prose here", 17, 1),
+    ]
+
+
+def test_lines_stop_one_pair_beyond_the_limit() -> None:
+    text = HEAD + "a: 1\nb: 2\n\nc: 3\nd: 4\n"
+    lines = lines_of(build().parse(text), max_pairs=2)
+    assert [line.key for line in lines if isinstance(line, Pair)] == ["a", "b", "c"]
+    assert len(lines_of(build().parse(text), max_pairs=3)) == 4
+
+
 def test_a_block_ends_at_the_next_header() -> None:
     text = HEAD + "result.code: 10320\n" + HEAD + "result.code: 10000\n"
     assert [r.result.code for r in drsparse.parse_all(text)] == [10320, 10000]

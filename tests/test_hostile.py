@@ -141,6 +141,24 @@ def test_many_pairs_beyond_the_limit() -> None:
         drsparse.parse(HEAD + "result.code: 1\n" + lines)
 
 
+def test_a_huge_block_costs_memory_in_proportion_to_its_size() -> None:
+    # Allocations, counted by tracemalloc, not time: deterministic. A plain + in the PAIRS
+    # terminal made the regular expression engine hold ~650 bytes per line (66 MB here), and
+    # making every pair an object before the max_pairs check would add ~30 MB.
+    import tracemalloc
+
+    text = HEAD + "result.code: 1\n" + "".join(f"r{n}.y: z\n" for n in range(100_000))
+    drsparse.parse_all(HEAD + "result.code: 1\n")  # the parser is loaded outside the count
+    tracemalloc.start()
+    try:
+        with pytest.raises(drsparse.LimitExceededError, match="more than 10000 pairs"):
+            drsparse.parse_all(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(text), f"{peak:,} bytes at the peak for {len(text):,} characters"
+
+
 # -- nothing lost ----------------------------------------------------------------------------
 
 # An oracle independent of the grammar: a line inside a block that looks like "key: value".
