@@ -49,9 +49,10 @@ def segments(text: str) -> Iterator[Segment]:
     end of the text." Where exactly it ends within that stretch (the prose after it) is for the
     parser and the model to say.
     """
-    # Every header contains "DRS": the cheap test spares the regular expression (and, in the
-    # caller, the parser) for the vast majority of texts, which hold no response.
-    if "DRS" not in text:
+    # Every header contains "###" and "DRS": two searches in C spare the regular expression
+    # (and, in the caller, the parser) for most texts, which hold no response. "DRS" alone
+    # is not enough: the robot's own prose names its "DRS-Robot".
+    if "DRS" not in text or "###" not in text:
         return
     start: int | None = None
     line = 1
