@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import drsparse
 from drsparse._grammar import (
@@ -24,12 +26,44 @@ from drsparse._grammar import (
 HEAD = "### DRS Response\n###\n"
 
 
+# interegular, which strict mode uses to find terminals that can match the same text, cannot
+# read a possessive quantifier and silently leaves such a terminal out of the comparison. The
+# strict build therefore also runs on the grammar with PAIRS written as the greedy PAIR+,
+# which matches the same runs (test_the_possessive_run_matches_what_the_greedy_one_would).
+_PAIRS_LINE = "PAIRS: /" + terminal_regexp("PAIRS") + "/"
+GREEDY_GRAMMAR = grammar_text().replace(_PAIRS_LINE, "PAIRS: PAIR+")
+
+
 def test_grammar_builds_in_strict_mode() -> None:
     # strict=True fails on shift/reduce conflicts and on terminals that can match the same
     # text (checked with interegular), so an overlap introduced later fails here.
-    parser = build(strict=True)
-    tree = parser.parse(HEAD + "result.code: 10000\n")
-    assert lines_of(tree) == [Pair("result.code", "10000", 3, 1, 14, 18)]
+    assert grammar_text() != GREEDY_GRAMMAR
+    for text in (grammar_text(), GREEDY_GRAMMAR):
+        parser = build(strict=True, text=text)
+        tree = parser.parse(HEAD + "result.code: 10000\n")
+        assert lines_of(tree) == [Pair("result.code", "10000", 3, 1, 14, 18)]
+
+
+def test_strict_mode_sees_a_collision_with_the_run_of_pairs() -> None:
+    from lark.exceptions import LexError
+
+    # A "comment" that may also be a pair (and so collides with PAIRS only): in the greedy form
+    # interegular sees it; in the possessive one, it would not.
+    colliding = GREEDY_GRAMMAR.replace("COMMENT: /[ \\t]*#", "COMMENT: /[ \\t]*(?:#|a:)")
+    assert colliding != GREEDY_GRAMMAR
+    with pytest.raises(
+        LexError, match=r"Collision between Terminals (COMMENT and PAIRS|PAIRS and COMMENT)"
+    ):
+        build(strict=True, text=colliding)
+
+
+@given(st.text(alphabet="ab.:# \t\n09", max_size=60))
+def test_the_possessive_run_matches_what_the_greedy_one_would(text: str) -> None:
+    possessive = re.compile(terminal_regexp("PAIRS"))
+    greedy = re.compile(f"(?:{terminal_regexp('PAIR')})+")
+    for start in range(len(text) + 1):
+        found, expected = possessive.match(text, start), greedy.match(text, start)
+        assert (found and found.end()) == (expected and expected.end())
 
 
 def test_the_compiled_parser_is_used_only_when_it_matches_the_grammar(tmp_path: Path) -> None:
