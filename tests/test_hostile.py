@@ -142,9 +142,10 @@ def test_many_pairs_beyond_the_limit() -> None:
 
 
 def test_a_huge_block_costs_memory_in_proportion_to_its_size() -> None:
-    # Allocations, counted by tracemalloc, not time: deterministic. A plain + in the PAIRS
-    # terminal made the regular expression engine hold ~650 bytes per line (66 MB here), and
-    # making every pair an object before the max_pairs check would add ~30 MB.
+    # Allocations, counted by tracemalloc, not time: deterministic. The peak here is about
+    # 5 MB; a plain + in the PAIRS terminal raised it to 81 MB (the regular expression engine
+    # kept some 650 bytes of state per line), making every pair an object before the max_pairs
+    # check to 29 MB.
     import tracemalloc
 
     text = HEAD + "result.code: 1\n" + "".join(f"r{n}.y: z\n" for n in range(100_000))
