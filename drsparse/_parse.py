@@ -1,7 +1,7 @@
 """Text in, responses out: the blocks, grammar and model stages put together.
 
-This is the boundary of the text-level API: whatever lark raises is translated here, once,
-into the DrsParseError family.
+This is the boundary of the text-level API: the grammar stage's one error is translated here
+into the DrsParseError family (no lark type leaves that stage).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from attrs import evolve
 from drsparse._blocks import normalize_newlines, segments
 from drsparse._build import build_response
 from drsparse._errors import MalformedLineError, NoResponseError, SeveralResponsesError
-from drsparse._grammar import Pair, Prose, parse_lines
+from drsparse._grammar import BlockSyntaxError, Pair, Prose, parse_lines
 from drsparse._limits import DEFAULT_LIMITS, Limits
 from drsparse._model import Response
 
@@ -64,15 +64,14 @@ def parse(text: str, *, limits: Limits = DEFAULT_LIMITS) -> Response:
 
 
 def _lines(block: str, first_line: int, max_pairs: int) -> list[Pair | Prose]:
-    from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput
-
     try:
         return parse_lines(block, first_line, max_pairs)
-    except UnexpectedInput as exc:
+    except BlockSyntaxError as exc:
         # The grammar accepts any line after the header, so only the header can fail: the
         # '###' line after '### DRS Response' is missing, or the text ends after the header.
-        token = getattr(exc, "token", None)
-        if isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END"):
+        if exc.detail:  # pragma: no cover - defensive: see parse_lines
+            raise MalformedLineError(exc.detail, line=first_line) from None
+        if exc.at_end:
             header = block.partition("\n")[0]
             raise MalformedLineError(
                 f"the text ends after the block header at line {first_line}, before its '###' line",
@@ -81,11 +80,9 @@ def _lines(block: str, first_line: int, max_pairs: int) -> list[Pair | Prose]:
             ) from None
         raise MalformedLineError(
             f"the block header at line {first_line} is not followed by a '###' line",
-            line=first_line + (exc.line or 1) - 1,
-            column=exc.column or 1,
+            line=first_line + exc.line - 1,
+            column=exc.column,
         ) from None
-    except LarkError as exc:  # pragma: no cover - defensive: no other lark error is expected
-        raise MalformedLineError(str(exc), line=first_line) from None
 
 
 def _msg_checker() -> Callable[[int, str | None], str | None]:

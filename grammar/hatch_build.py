@@ -1,9 +1,10 @@
-"""Build hook: compile grammar/drs.lark into the package, so that no run pays for it.
+"""Build hook: generate the parser of grammar/drs.lark into the package, so no run pays for it.
 
 hatchling runs this for the wheel and for editable installs. It loads drsparse/_grammar.py by
-path (the build environment may lack drsparse's other dependencies) and writes its compiled
-parser to drsparse/_drs.lark.bin, which the package loads instead of building the LALR tables
-at every start. The file is git-ignored and declared an artifact so the wheel carries it.
+path (the build environment may lack drsparse's other dependencies) and has it write lark's
+standalone parser for the grammar to drsparse/_drs_parser.py, which the package imports
+instead of importing lark and building the LALR tables at every start. The file is git-ignored
+and declared an artifact so the wheel carries it.
 """
 
 from __future__ import annotations
@@ -28,5 +29,6 @@ class CompileGrammar(BuildHookInterface):  # type: ignore[type-arg]
         grammar = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(grammar)
         text = (root / "grammar" / grammar.GRAMMAR_NAME).read_text(encoding="utf-8")
-        grammar.compile_to(root / "drsparse" / grammar.COMPILED_NAME, text)
-        build_data["artifacts"].append(f"drsparse/{grammar.COMPILED_NAME}")
+        name = grammar.GENERATED_MODULE.replace(".", "/") + ".py"
+        grammar.generate_to(root / name, text)
+        build_data["artifacts"].append(name)

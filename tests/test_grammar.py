@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -11,14 +11,16 @@ from hypothesis import strategies as st
 
 import drsparse
 from drsparse._grammar import (
-    COMPILED_NAME,
+    GENERATED_MODULE,
+    BlockSyntaxError,
     Pair,
     Prose,
-    _fingerprint,
+    _parser,
     build,
-    compile_to,
+    generate_to,
     grammar_text,
     lines_of,
+    load_parser,
     parse_lines,
     terminal_regexp,
 )
@@ -66,19 +68,94 @@ def test_the_possessive_run_matches_what_the_greedy_one_would(text: str) -> None
         assert (found and found.end()) == (expected and expected.end())
 
 
-def test_the_compiled_parser_is_used_only_when_it_matches_the_grammar(tmp_path: Path) -> None:
-    from lark import Lark
+# The parser the package runs is lark's standalone code generated from the grammar by the build
+# hook; without it (or with a stale one) the parser is built with lark. Both must read every
+# text the same way, errors included.
 
-    text = grammar_text()
-    compiled = tmp_path / COMPILED_NAME
-    compile_to(compiled, text)
-    with compiled.open("rb") as f:
-        assert f.readline() == _fingerprint(text)
-        loaded = Lark.load(f)
-    tree = loaded.parse(HEAD + "# c\nresult.code: 1\n")
-    assert lines_of(tree) == [Pair("result.code", "1", 4, 1, 14, 14)]
-    # Another grammar text gives another fingerprint, so a stale file is never loaded.
-    assert _fingerprint(text + "\n") != _fingerprint(text)
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly generated parser module, importable under its own name for this module."""
+    import sys
+
+    folder = tmp_path_factory.mktemp("generated")
+    generate_to(folder / "drs_generated_for_test.py", grammar_text())
+    sys.path.insert(0, str(folder))
+    try:
+        yield "drs_generated_for_test"
+    finally:
+        sys.path.remove(str(folder))
+
+
+def _source(module: str, text: str = "") -> str:
+    return type(load_parser(text or grammar_text(), module).lark).__module__
+
+
+def test_the_generated_parser_is_used_only_when_it_matches_the_grammar(generated: str) -> None:
+    assert _source(generated) == generated
+    # Another grammar text (an edited grammar, a stale module): built from the text with lark.
+    assert _source(generated, grammar_text() + "\n") == "lark.lark"
+    # No generated module (a plain checkout): the same.
+    assert _source("drs_no_such_module") == "lark.lark"
+
+
+def test_the_installation_runs_the_generated_parser() -> None:
+    # make test installs the package, and the build hook generates the module: a failure here
+    # means the hook did not run, or the grammar was edited since (reinstall to regenerate).
+    assert type(_parser().lark).__module__ == GENERATED_MODULE
+
+
+def _outcome(module: str, text: str) -> object:
+    try:
+        return load_parser(grammar_text(), module).lines(text)
+    except BlockSyntaxError as exc:
+        return ("error", exc.line, exc.column, exc.at_end, exc.detail)
+
+
+_LINES = st.sampled_from(
+    [
+        "### DRS Response",
+        "###",
+        "result.code: 10000",
+        " a.1.b : x:y ",
+        "# comment",
+        "",
+        "\t",
+        "prose here",
+        "-- ",
+        "a:",
+        ":b",
+    ]
+)
+
+
+@given(st.lists(_LINES, max_size=12), st.booleans())
+def test_the_generated_and_the_lark_parser_agree(
+    generated: str, lines: list[str], head: bool
+) -> None:
+    text = (HEAD if head else "") + "".join(line + "\n" for line in lines)
+    assert _outcome(generated, text) == _outcome("drs_no_such_module", text)
+
+
+@pytest.mark.parametrize("module", ["generated", "drs_no_such_module"])
+@pytest.mark.parametrize(
+    ("text", "line", "column", "at_end"),
+    [
+        ("### DRS Response\nresult.code: 1\n", 2, 1, False),
+        ("### DRS Response\n\n  \n# comment\n", 4, 1, False),
+        ("### DRS Response\n", 1, 1, True),
+        ("### DRS Response\n\n\n", 1, 1, True),
+    ],
+)
+def test_both_parsers_raise_the_same_block_syntax_error(
+    request: pytest.FixtureRequest, *, module: str, text: str, line: int, column: int, at_end: bool
+) -> None:
+    name = request.getfixturevalue("generated") if module == "generated" else module
+    with pytest.raises(BlockSyntaxError) as raised:
+        load_parser(grammar_text(), name).lines(text)
+    assert (raised.value.at_end, raised.value.detail) == (at_end, "")
+    if not at_end:
+        assert (raised.value.line, raised.value.column) == (line, column)
 
 
 def test_every_rule_quotes_the_spec() -> None:

@@ -41,6 +41,8 @@ def test_the_installed_wheel_parses_a_sample(tmp_path: Path) -> None:
             archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
         )
     assert "drsparse/grammar/drs.lark" in names
+    # The parser the build hook generated from the grammar (see grammar/hatch_build.py).
+    assert "drsparse/_drs_parser.py" in names
     assert "drsparse/py.typed" in names
     assert {"drsparse/data/drs.tsv", "drsparse/data/epp.tsv", "drsparse/data/opensrs.tsv"} <= names
     requires = " ".join(metadata.get_all("Requires-Dist") or [])
@@ -72,6 +74,8 @@ def test_the_installed_wheel_parses_a_sample(tmp_path: Path) -> None:
         "r = drsparse.parse(open(sys.argv[1]).read())\n"
         "print(drsparse.__file__)\n"
         "print(r.result.code, r.sub_results[0].expire_date.isoformat())\n"
+        "from drsparse._grammar import _parser\n"
+        "print(type(_parser().lark).__module__, 'lark' in sys.modules)\n"
     )
     out = subprocess.run(
         [str(python), "-c", script, str(sample)],
@@ -82,3 +86,5 @@ def test_the_installed_wheel_parses_a_sample(tmp_path: Path) -> None:
     ).stdout.splitlines()
     assert out[0].startswith(site)
     assert out[1] == "10000 2003-11-28T23:00:00+00:00"
+    # It ran the generated parser, without importing lark at all.
+    assert out[2] == "drsparse._drs_parser False"
