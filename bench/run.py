@@ -41,7 +41,9 @@ round's two sums. On a shared machine the noise comes in bursts of a second or s
 corpus of one side could land in a burst that the other escaped (whole-corpus alternation gave
 ratios from 1.48x to 1.73x for the same code), while slices a few tens of milliseconds long put
 both sides in the same weather. The figure is the median over the rounds, of the ratios and of
-each side's time. Row 6 (two sizes) and row 4 (whole processes) alternate whole runs.
+each side's time. Row 6 (two sizes) and row 4 (whole processes) cannot be sliced: a round runs
+each side whole, in alternating order, and the figure is again the median over the rounds of
+the ratio within a round.
 Before timing, the floor and drsparse must agree on every message's pairs: a benchmark of two
 programs that do not compute the same thing would compare nothing.
 
@@ -53,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import functools
 import gc
 import importlib.util
 import json
@@ -180,17 +183,39 @@ def paired(
     return medians, statistics.median(ratios)
 
 
-def alternate(work: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """The median time of each function, run in alternation: A B, B A, A B, ..."""
+def alternate(
+    work: Mapping[str, Callable[[], float]], rounds: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Whole runs of each function in a round, in alternating order (A B C, then C B A).
+
+    Each function returns the seconds it took (a child process times itself best). Returns
+    the median time of each and, for every function but the first (the baseline), the median
+    over the rounds of its time divided by the baseline's in the same round: a burst of noise
+    that hits one round moves that round's ratio, not the others'.
+    """
     times: dict[str, list[float]] = {name: [] for name in work}
+    ratios: dict[str, list[float]] = {name: [] for name in work}
     names = list(work)
+    base = names[0]
     for done in range(rounds):
+        spent = {}
         for name in names if done % 2 == 0 else names[::-1]:
             gc.collect()
-            start = time.perf_counter()
-            work[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+            spent[name] = work[name]()
+            times[name].append(spent[name])
+        for name in names[1:]:
+            ratios[name].append(spent[name] / spent[base])
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return medians, {name: statistics.median(values) for name, values in ratios.items() if values}
+
+
+def _timed(function: Callable[[], object]) -> Callable[[], float]:
+    def run() -> float:
+        start = time.perf_counter()
+        function()
+        return time.perf_counter() - start
+
+    return run
 
 
 @dataclass
@@ -224,6 +249,10 @@ def child_env(pycache: Path) -> dict[str, str]:
     (hide / "interegular.py").write_text('raise ImportError("not in a user installation")\n')
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hide), env.get("PYTHONPATH")]))
     return env
+
+
+def _child_seconds(argv: Sequence[str], env: Mapping[str, str] | None) -> float:
+    return run_child(argv, env).seconds
 
 
 def run_child(argv: Sequence[str], env: Mapping[str, str] | None = None) -> Child:
@@ -448,7 +477,7 @@ def measure_mail(
     name, target = "end to end: drsparse.parse_message", f"<= {END_TO_END_TARGET}x floor"
     if parse_message is None:
         run_floor(corpus)
-        times = alternate({"floor": lambda: run_floor(corpus)}, settings.rounds)
+        times, _ = alternate({"floor": _timed(lambda: run_floor(corpus))}, settings.rounds)
         return [
             timed_row("1", "floor: stdlib email (compat32) + regex", n, size, times["floor"]),
             Row("2", name, target=target, verdict=BROKEN),
@@ -513,13 +542,14 @@ def measure_scaling(
     if parse_message is None:
         return [Row("6", name, target=target, verdict=BROKEN)]
     smaller = bigger[:n]
-    work: dict[str, Callable[[], object]] = {
-        "n": lambda: run_drsparse(parse_message, smaller),
-        "4n": lambda: run_drsparse(parse_message, bigger),
+    work = {
+        "n": _timed(lambda: run_drsparse(parse_message, smaller)),
+        "4n": _timed(lambda: run_drsparse(parse_message, bigger)),
     }
+    # Whole runs, not slices: what grows with the corpus (a cache, a list) must grow here too.
     # Fewer rounds: the four-fold corpus makes each one five times as long as a round of row 2.
-    times = alternate(work, max(settings.rounds // 2, 2))
-    ratio = times["4n"] / times["n"]
+    times, ratios = alternate(work, max(settings.rounds // 2, 2))
+    ratio = ratios["4n"]
     row = timed_row(
         "6",
         name,
@@ -537,7 +567,7 @@ def measure_scaling(
 def measure_cold_start(
     one: Path, settings: Settings, env: Mapping[str, str]
 ) -> tuple[list[Row], list[str]]:
-    """Row 4: whole-process start-up, alternating, median of ``cold_runs``."""
+    """Row 4: whole-process start-up, alternating, median of ``cold_runs`` rounds' ratios."""
     python = sys.executable
     commands: dict[str, list[str]] = {"python": [python, "-c", "import email.parser, json"]}
     script = Path(python).parent / "drsparse"
@@ -553,12 +583,12 @@ def measure_cold_start(
                 f"{shlex.join(argv)} exited {child.status}: {child.stderr.strip()!r:.300}"
             )
             del commands[key]
-    times: dict[str, list[float]] = {key: [] for key in commands}
-    names = list(commands)
-    for done in range(settings.cold_runs):
-        for key in names if done % 2 == 0 else names[::-1]:
-            times[key].append(run_child(commands[key], env).seconds)
-    medians = {key: statistics.median(values) for key, values in times.items()}
+    if "python" not in commands:  # the baseline itself failed: nothing to compare with
+        return [], failures
+    medians, ratios = alternate(
+        {key: functools.partial(_child_seconds, argv, env) for key, argv in commands.items()},
+        settings.cold_runs,
+    )
 
     base = medians["python"]
     target = f"<= {COLD_START_TARGET}x python"
@@ -578,7 +608,7 @@ def measure_cold_start(
     ):
         row_key = "4b" if key == "module" else "4c"
         if key in medians:
-            ratio = medians[key] / base
+            ratio = ratios[key]
             rows.append(
                 Row(
                     row_key,

@@ -7,6 +7,7 @@ regular-expression floor both read as the generator wrote them, and an mbox the 
 
 from __future__ import annotations
 
+import functools
 import mailbox
 import re
 import resource
@@ -17,7 +18,7 @@ import pytest
 
 import drsparse
 from bench.corpus import KINDS, Case, make_cases, make_corpus, write_mbox
-from bench.run import floor, floor_block, peak_child
+from bench.run import alternate, floor, floor_block, peak_child
 
 SEED = 2003
 
@@ -110,3 +111,19 @@ def test_peak_memory_is_the_childs_own() -> None:
     assert child.status == 0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     assert 0 < child.peak_bytes < own
+
+
+def test_whole_runs_alternate_and_the_ratio_is_taken_within_each_round() -> None:
+    # The cold-start and scaling rows: each function reports its own seconds. A burst that
+    # slows one round of "b" (10 s) moves that round's ratio only; and "a" is the baseline.
+    calls: list[str] = []
+    seconds = {"a": iter([1.0, 2.0, 1.0]), "b": iter([3.0, 10.0, 3.0]), "c": iter([1, 2, 1.5])}
+
+    def work(name: str) -> float:
+        calls.append(name)
+        return float(next(seconds[name]))
+
+    times, ratios = alternate({name: functools.partial(work, name) for name in "abc"}, 3)
+    assert calls == ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
+    assert times == {"a": 1.0, "b": 3.0, "c": 1.5}
+    assert ratios == {"b": 3.0, "c": 1.0}
