@@ -30,41 +30,71 @@ HEAD = "### DRS Response\n###\n"
 
 # interegular, which strict mode uses to find terminals that can match the same text, cannot
 # read a possessive quantifier and silently leaves such a terminal out of the comparison. The
-# strict build therefore also runs on the grammar with PAIRS written as the greedy PAIR+,
-# which matches the same runs (test_the_possessive_run_matches_what_the_greedy_one_would).
-_PAIRS_LINE = "PAIRS: /" + terminal_regexp("PAIRS") + "/"
-GREEDY_GRAMMAR = grammar_text().replace(_PAIRS_LINE, "PAIRS: PAIR+")
+# strict build therefore also runs on the grammar with its possessive quantifiers made greedy
+# and PAIRS written as PAIR+, which match the same text (checked below with Hypothesis).
+_TERMINAL_LINE = re.compile(r"^([A-Z_]+): /(.*)/$", re.MULTILINE)
+
+
+def _greedy(regexp: str) -> str:
+    """``regexp`` with its possessive quantifiers (``++``, ``*+``, ``?+``) made greedy."""
+    return re.sub(r"(?<!\\)([+*?])\+", r"\1", regexp)
+
+
+TERMINALS = [match.group(1) for match in _TERMINAL_LINE.finditer(grammar_text())]
+POSSESSIVE = [name for name in TERMINALS if _greedy(terminal_regexp(name)) != terminal_regexp(name)]
+GREEDY_GRAMMAR = _TERMINAL_LINE.sub(
+    lambda m: f"{m[1]}: PAIR+" if m[1] == "PAIRS" else f"{m[1]}: /{_greedy(m[2])}/",
+    grammar_text(),
+)
 
 
 def test_grammar_builds_in_strict_mode() -> None:
     # strict=True fails on shift/reduce conflicts and on terminals that can match the same
     # text (checked with interegular), so an overlap introduced later fails here.
-    assert grammar_text() != GREEDY_GRAMMAR
+    assert POSSESSIVE == ["PAIR", "PAIRS", "PROSE"]
+    assert "++" not in GREEDY_GRAMMAR.partition("\nPAIR:")[2]
     for text in (grammar_text(), GREEDY_GRAMMAR):
         parser = build(strict=True, text=text)
         tree = parser.parse(HEAD + "result.code: 10000\n")
         assert lines_of(tree) == [Pair("result.code", "10000", 3, 1, 14, 18)]
 
 
-def test_strict_mode_sees_a_collision_with_the_run_of_pairs() -> None:
+def test_strict_mode_sees_a_collision_only_in_the_greedy_form() -> None:
     from lark.exceptions import LexError
 
-    # A "comment" that may also be a pair (and so collides with PAIRS only): in the greedy form
-    # interegular sees it; in the possessive one, it would not.
-    colliding = GREEDY_GRAMMAR.replace("COMMENT: /[ \\t]*#", "COMMENT: /[ \\t]*(?:#|a:)")
+    # A "comment" that may also be a pair (and so collides with PAIRS): in the greedy form
+    # interegular sees it; in the possessive one it does not, which is why the greedy form is
+    # built at all. (Should a later interegular read possessive quantifiers, the second half
+    # fails, and the greedy copy can go.)
+    comment = "COMMENT: /[ \\t]*#"
+    may_be_a_pair = "COMMENT: /[ \\t]*(?:#|a:)"
+    colliding = GREEDY_GRAMMAR.replace(comment, may_be_a_pair)
     assert colliding != GREEDY_GRAMMAR
     with pytest.raises(
         LexError, match=r"Collision between Terminals (COMMENT and PAIRS|PAIRS and COMMENT)"
     ):
         build(strict=True, text=colliding)
+    unseen = grammar_text().replace(comment, may_be_a_pair)
+    assert unseen != grammar_text()
+    build(strict=True, text=unseen)
+
+
+@pytest.mark.parametrize("name", POSSESSIVE)
+@given(text=st.text(alphabet="ab.:# \t\n09", max_size=60))
+def test_the_possessive_terminals_match_what_the_greedy_ones_would(name: str, text: str) -> None:
+    possessive = re.compile(terminal_regexp(name))
+    greedy = re.compile(_greedy(terminal_regexp(name)))
+    for start in range(len(text) + 1):
+        found, expected = possessive.match(text, start), greedy.match(text, start)
+        assert (found and found.end()) == (expected and expected.end())
 
 
 @given(st.text(alphabet="ab.:# \t\n09", max_size=60))
-def test_the_possessive_run_matches_what_the_greedy_one_would(text: str) -> None:
-    possessive = re.compile(terminal_regexp("PAIRS"))
-    greedy = re.compile(f"(?:{terminal_regexp('PAIR')})+")
+def test_the_run_of_pairs_is_pair_repeated(text: str) -> None:
+    run = re.compile(terminal_regexp("PAIRS"))
+    repeated = re.compile(f"(?:{_greedy(terminal_regexp('PAIR'))})+")
     for start in range(len(text) + 1):
-        found, expected = possessive.match(text, start), greedy.match(text, start)
+        found, expected = run.match(text, start), repeated.match(text, start)
         assert (found and found.end()) == (expected and expected.end())
 
 
