@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+# The install also generates the grammar's parser (grammar/hatch_build.py): redone when it changes.
+$(STAMP): pyproject.toml grammar/drs.lark grammar/hatch_build.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
