@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint bench clean
 
 # The install also generates the grammar's parser (grammar/hatch_build.py): redone when it changes.
-$(STAMP): pyproject.toml grammar/drs.lark grammar/hatch_build.py
+$(STAMP): pyproject.toml grammar/drs.lark grammar/hatch_build.py drsparse/_grammar.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -41,3 +41,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -f drsparse/_drs_parser.py drsparse/_drs.lark.bin

@@ -193,10 +193,10 @@ def alternate(
     over the rounds of its time divided by the baseline's in the same round: a burst of noise
     that hits one round moves that round's ratio, not the others'.
     """
-    times: dict[str, list[float]] = {name: [] for name in work}
-    ratios: dict[str, list[float]] = {name: [] for name in work}
     names = list(work)
     base = names[0]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    ratios: dict[str, list[float]] = {name: [] for name in names[1:]}
     for done in range(rounds):
         spent = {}
         for name in names if done % 2 == 0 else names[::-1]:
@@ -206,7 +206,7 @@ def alternate(
         for name in names[1:]:
             ratios[name].append(spent[name] / spent[base])
     medians = {name: statistics.median(values) for name, values in times.items()}
-    return medians, {name: statistics.median(values) for name, values in ratios.items() if values}
+    return medians, {name: statistics.median(values) for name, values in ratios.items()}
 
 
 def _timed(function: Callable[[], object]) -> Callable[[], float]:
@@ -584,7 +584,7 @@ def measure_cold_start(
             )
             del commands[key]
     if "python" not in commands:  # the baseline itself failed: nothing to compare with
-        return [], failures
+        return [Row("4a", "cold start: python", verdict=BROKEN)], failures
     medians, ratios = alternate(
         {key: functools.partial(_child_seconds, argv, env) for key, argv in commands.items()},
         settings.cold_runs,

@@ -1,14 +1,15 @@
 """The Lark stage: the text of one block in, its lines as tokens out.
 
 The parser is built once per process, lazily, and not from the grammar: building the LALR
-tables from ``grammar/drs.lark`` takes about 150 ms, and importing lark itself some 30 ms,
-which a mail pipe would pay for every e-mail. At build time a hatch hook
+tables from ``grammar/drs.lark`` takes about 150 ms, and even importing lark and loading saved
+tables some 20 ms, which a mail pipe would pay for every e-mail. At build time a hatch hook
 (``grammar/hatch_build.py``) runs lark's standalone generator on the grammar and writes
-``drsparse/_drs_parser.py``: lark's own lexer and LALR parser, the tables and this grammar's
-text, in one module that imports in about half the time of lark. The process uses that module
-when its grammar text is the one installed; when it differs, or the module is missing (a plain
-checkout), the parser is built from the grammar with lark instead. Both are lark: the same
-code, the same tables, the same trees (tests/test_grammar.py checks that they agree). Nothing
+``drsparse/_drs_parser.py``: lark's own lexer and LALR parser (of the lark version the build
+used), the tables, this grammar's text and the parser options, in one module that imports in
+about 10 ms. The process uses that module when its grammar text and options are the ones
+installed; otherwise (an edited grammar, a plain checkout without the module, a module that
+does not load) the parser is built from the grammar with the installed lark. Both are lark's
+code with the same tables (tests/test_grammar.py checks that they read texts alike). Nothing
 is ever written at run time: lark's ``cache=True`` writes a pickle to a shared temporary
 folder, which is both a permission problem and a place for someone else's pickle.
 
@@ -17,6 +18,7 @@ The generated module is lark's code, under the Mozilla Public License 2.0 as its
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os.path
@@ -78,7 +80,8 @@ class BlockSyntaxError(Exception):
 
     def __init__(self, line: int, column: int, *, at_end: bool, detail: str = "") -> None:
         super().__init__(detail or f"line {line}, column {column}")
-        #: Where the parser stopped, counted from the block's header line (1) and column 1.
+        #: Where the parser stopped, counted from the block's header line (1) and column 1;
+        #: meaningless with ``at_end`` (the caller knows where the text ends).
         self.line = line
         self.column = column
         #: True when the text ends after the header line.
@@ -89,12 +92,13 @@ class BlockSyntaxError(Exception):
 
 # os.path rather than importlib.resources or pathlib: those two cost more import time than the
 # rest of drsparse, in a command that a mail pipe starts for every e-mail. The package is
-# always a directory on disk (the wheel is not zip-safe: it ships a compiled parser file).
+# always a directory on disk (the wheel is not zip-safe: the grammar and the code tables are read
+# as files).
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-# Read once per process: the parser, its fingerprint check and the block and quote patterns
-# built from its terminals all start from this text.
+# Read once per process: the parser, the check of the generated one and the block and quote
+# patterns built from its terminals all start from this text.
 @functools.cache
 def grammar_text() -> str:
     """The grammar's source, from the installed package or, in a source tree, from ``grammar/``."""
@@ -158,7 +162,7 @@ def lines_of(
     return lines
 
 
-def _options(strict: bool) -> dict[str, object]:
+def _options(*, strict: bool) -> dict[str, object]:
     return {"parser": "lalr", "lexer": "contextual", "strict": strict}
 
 
@@ -166,22 +170,30 @@ def build(*, strict: bool = False, text: str | None = None) -> Lark:
     """A new parser from the grammar. ``strict=True`` fails on any collision or conflict."""
     from lark import Lark
 
-    return Lark(grammar_text() if text is None else text, **_options(strict))
+    return Lark(grammar_text() if text is None else text, **_options(strict=strict))
 
 
 def generate_to(path: Path, text: str) -> None:
     """Write the standalone parser of grammar ``text`` to ``path`` (used by the build hook).
 
-    lark's generator writes its lexer and parser code and the tables; the grammar text is
-    appended, so that the package can tell whether the module was made from the grammar it
-    ships (comparing the text itself: a hash would cost an import at every start).
+    lark's generator writes its lexer and parser code and the tables; the grammar text and the
+    options are appended, so that the package can tell whether the module was made from what
+    it ships (comparing the text itself: a hash would cost an import at every start). The file
+    is written beside ``path`` and then renamed over it, so that a build interrupted halfway
+    leaves the old module or none, never half of one.
     """
+    import io
+    import os
+
     from lark.tools.standalone import gen_standalone
 
-    with path.open("w", encoding="utf-8") as out:
-        out.write("# ruff: noqa\n# Generated by drsparse's build hook from grammar/drs.lark.\n")
-        gen_standalone(build(text=text), out=out)  # type: ignore[no-untyped-call]
-        out.write(f"\nGRAMMAR = {text!r}\n")
+    out = io.StringIO()
+    out.write("# Generated by drsparse's build hook (grammar/hatch_build.py) from drs.lark.\n")
+    gen_standalone(build(text=text), out=out)  # type: ignore[no-untyped-call]
+    out.write(f"\nGRAMMAR = {text!r}\nOPTIONS = {_options(strict=False)!r}\n")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(out.getvalue(), encoding="utf-8")
+    os.replace(partial, path)
 
 
 class Parser(NamedTuple):
@@ -215,14 +227,13 @@ class Parser(NamedTuple):
 
 
 def load_parser(text: str, module: str = GENERATED_MODULE) -> Parser:
-    """The generated parser of ``module`` if it was made from grammar ``text``, else one built
-    from ``text`` with lark."""
-    try:
+    """The generated parser of ``module`` if it was made from grammar ``text`` with the current
+    options, else one built from ``text`` with lark."""
+    # Not generated (a plain checkout), damaged, made by another version of drsparse: a build
+    # artifact that does not load is not used, whatever it raises.
+    with contextlib.suppress(Exception):
         generated = importlib.import_module(module)
-    except ImportError:
-        pass  # not generated (a plain checkout): built below
-    else:
-        if getattr(generated, "GRAMMAR", None) == text:
+        if text == generated.GRAMMAR and _options(strict=False) == generated.OPTIONS:
             return Parser(generated.Lark_StandAlone(), generated)
     from lark import exceptions
 

@@ -69,7 +69,7 @@ def _lines(block: str, first_line: int, max_pairs: int) -> list[Pair | Prose]:
     except BlockSyntaxError as exc:
         # The grammar accepts any line after the header, so only the header can fail: the
         # '###' line after '### DRS Response' is missing, or the text ends after the header.
-        if exc.detail:  # pragma: no cover - defensive: see parse_lines
+        if exc.detail:  # pragma: no cover - defensive: see Parser.lines
             raise MalformedLineError(exc.detail, line=first_line) from None
         if exc.at_end:
             header = block.partition("\n")[0]

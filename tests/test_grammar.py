@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from drsparse._grammar import (
     GENERATED_MODULE,
     BlockSyntaxError,
     Pair,
+    Parser,
     Prose,
     _parser,
     build,
@@ -52,7 +54,8 @@ def test_grammar_builds_in_strict_mode() -> None:
     # strict=True fails on shift/reduce conflicts and on terminals that can match the same
     # text (checked with interegular), so an overlap introduced later fails here.
     assert POSSESSIVE == ["PAIR", "PAIRS", "PROSE"]
-    assert "++" not in GREEDY_GRAMMAR.partition("\nPAIR:")[2]
+    # No terminal of the greedy copy has a possessive quantifier left.
+    assert all(_greedy(m[2]) == m[2] for m in _TERMINAL_LINE.finditer(GREEDY_GRAMMAR))
     for text in (grammar_text(), GREEDY_GRAMMAR):
         parser = build(strict=True, text=text)
         tree = parser.parse(HEAD + "result.code: 10000\n")
@@ -99,34 +102,50 @@ def test_the_run_of_pairs_is_pair_repeated(text: str) -> None:
 
 
 # The parser the package runs is lark's standalone code generated from the grammar by the build
-# hook; without it (or with a stale one) the parser is built with lark. Both must read every
-# text the same way, errors included.
+# hook; without it (or with a stale one) the parser is built with lark. Both must read texts
+# the same way, errors included.
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A freshly generated parser module, importable under its own name for this module."""
+    """A freshly generated parser module, importable under its own name for this module.
+
+    Beside it lie copies spoiled in the ways a module can go wrong: ``<name>_damaged`` (cut off
+    halfway, as by an interrupted build), ``<name>_other_options`` (made with other options)
+    and ``<name>_foreign`` (a module without the grammar text).
+    """
     import sys
 
     folder = tmp_path_factory.mktemp("generated")
-    generate_to(folder / "drs_generated_for_test.py", grammar_text())
+    name = "drs_generated_for_test"
+    generate_to(folder / f"{name}.py", grammar_text())
+    code = (folder / f"{name}.py").read_text(encoding="utf-8")
+    (folder / f"{name}_damaged.py").write_text(code[: len(code) // 2], encoding="utf-8")
+    options = re.search(r"^OPTIONS = .*$", code, re.MULTILINE)
+    assert options is not None
+    other = code.replace(options.group(), "OPTIONS = {'parser': 'lalr', 'lexer': 'basic'}")
+    (folder / f"{name}_other_options.py").write_text(other, encoding="utf-8")
+    (folder / f"{name}_foreign.py").write_text("x = 1\n", encoding="utf-8")
+    assert not list(folder.glob("*.partial")), "generate_to renames its file into place"
     sys.path.insert(0, str(folder))
     try:
-        yield "drs_generated_for_test"
+        yield name
     finally:
         sys.path.remove(str(folder))
 
 
-def _source(module: str, text: str = "") -> str:
-    return type(load_parser(text or grammar_text(), module).lark).__module__
+def _source(module: str, text: str | None = None) -> str:
+    return type(load_parser(grammar_text() if text is None else text, module).lark).__module__
 
 
 def test_the_generated_parser_is_used_only_when_it_matches_the_grammar(generated: str) -> None:
     assert _source(generated) == generated
     # Another grammar text (an edited grammar, a stale module): built from the text with lark.
     assert _source(generated, grammar_text() + "\n") == "lark.lark"
-    # No generated module (a plain checkout): the same.
+    # No generated module (a plain checkout), or one that cannot be used: the same.
     assert _source("drs_no_such_module") == "lark.lark"
+    for spoiled in ("damaged", "other_options", "foreign"):
+        assert _source(f"{generated}_{spoiled}") == "lark.lark", spoiled
 
 
 def test_the_installation_runs_the_generated_parser() -> None:
@@ -135,9 +154,14 @@ def test_the_installation_runs_the_generated_parser() -> None:
     assert type(_parser().lark).__module__ == GENERATED_MODULE
 
 
+@functools.cache
+def _loaded(module: str) -> Parser:
+    return load_parser(grammar_text(), module)
+
+
 def _outcome(module: str, text: str) -> object:
     try:
-        return load_parser(grammar_text(), module).lines(text)
+        return _loaded(module).lines(text)
     except BlockSyntaxError as exc:
         return ("error", exc.line, exc.column, exc.at_end, exc.detail)
 

@@ -45,6 +45,8 @@ def test_the_installed_wheel_parses_a_sample(tmp_path: Path) -> None:
     assert "drsparse/_drs_parser.py" in names
     assert "drsparse/py.typed" in names
     assert {"drsparse/data/drs.tsv", "drsparse/data/epp.tsv", "drsparse/data/opensrs.tsv"} <= names
+    # The generated parser is lark's code under MPL 2.0, and the metadata says so.
+    assert "MPL-2.0" in (metadata.get("License-Expression") or metadata.get("License") or "")
     requires = " ".join(metadata.get_all("Requires-Dist") or [])
     for dependency in ("lark", "attrs", "python-dateutil"):
         assert dependency in requires
