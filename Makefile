@@ -41,4 +41,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
-	rm -f drsparse/_drs_parser.py drsparse/_drs.lark.bin
+	rm -f drsparse/_drs_parser.py drsparse/_drs_parser.py.partial drsparse/_drs.lark.bin
