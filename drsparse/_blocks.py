@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from drsparse._grammar import terminal_regexp
 
-__all__ = ["Segment", "normalize_newlines", "segments"]
+__all__ = ["Segment", "may_hold_blocks", "normalize_newlines", "segments"]
 
 _LINE_BREAK = re.compile(r"\r\n?")
 
@@ -30,6 +30,15 @@ class Segment(NamedTuple):
 def normalize_newlines(text: str) -> str:
     """CRLF and bare CR become LF; one line break stays one, so line numbers are kept."""
     return _LINE_BREAK.sub("\n", text) if "\r" in text else text
+
+
+def may_hold_blocks(text: str) -> bool:
+    """False for a text that cannot hold a block header: most texts, told in two C searches.
+
+    Every header contains "###" and "DRS"; "DRS" alone is not enough, the robot's own prose
+    names its "DRS-Robot".
+    """
+    return "DRS" in text and "###" in text
 
 
 @functools.cache
@@ -49,10 +58,8 @@ def segments(text: str) -> Iterator[Segment]:
     end of the text." Where exactly it ends within that stretch (the prose after it) is for the
     parser and the model to say.
     """
-    # Every header contains "###" and "DRS": two searches in C spare the regular expression
-    # (and, in the caller, the parser) for most texts, which hold no response. "DRS" alone
-    # is not enough: the robot's own prose names its "DRS-Robot".
-    if "DRS" not in text or "###" not in text:
+    # Most texts hold no response: they are spared the regular expression (and the parser).
+    if not may_hold_blocks(text):
         return
     start: int | None = None
     line = 1

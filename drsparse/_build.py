@@ -23,7 +23,7 @@ from drsparse._errors import (
 )
 from drsparse._grammar import Pair, Prose
 from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._model import Contact, Field, Nameserver, Response, Result, SubResult
+from drsparse._model import Contact, Field, Nameserver, Origin, Response, Result, SubResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -233,6 +233,7 @@ def build_response(
     first_line: int,
     limits: Limits,
     check_msg: Callable[[int, str | None], str | None] | None = None,
+    origin: Origin | None = None,
 ) -> Response:
     """Type the lines of one block. ``first_line`` is the header's line, for messages."""
     pairs = _check_end(lines, first_line)
@@ -307,6 +308,7 @@ def build_response(
         ),
         fields=tuple(fields),
         warnings=tuple(warnings),
+        origin=origin,
     )
 
 

@@ -5,8 +5,9 @@ its own, and an optional third part that can echo the application (``key: value`
 but no ``### DRS Response`` block, so the text-level parser never reads it as a response).
 Users hand over whatever their mail system gives them: a whole message, a MIME tree with
 forwards and replies, or a bare body. This module walks the MIME tree, decodes each part that
-can hold a response, and hands its text to :func:`drsparse.parse_all`; it also says where
-each response came from (:class:`drsparse.Origin`) and whether the message is authentic.
+can hold a response, and hands its text to the text-level parser (that of
+:func:`drsparse.parse_all`); it also says where each response came from
+(:class:`drsparse.Origin`) and whether the message is authentic.
 
 The standard library's parser is used with the ``compat32`` policy, about ten times faster
 than ``policy.default`` on such messages; the walk skips parts that cannot hold a response
@@ -31,13 +32,13 @@ from typing import Any, NamedTuple
 from attrs import evolve
 
 from drsparse._auth import DEFAULT_TRUST, Trust, authentic
-from drsparse._blocks import normalize_newlines
+from drsparse._blocks import may_hold_blocks, normalize_newlines
 from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
 from drsparse._grammar import terminal_regexp
 from drsparse._headers import codec, header_text
 from drsparse._limits import DEFAULT_LIMITS, Limits
 from drsparse._model import Origin, Response
-from drsparse._parse import parse_all
+from drsparse._parse import responses_in
 
 __all__ = ["DEFAULT_TRUST", "Trust", "parse_message"]
 
@@ -74,7 +75,7 @@ def parse_message(
     if trust is None:
         trust = DEFAULT_TRUST
     try:
-        return _Reader(limits, include_quoted, source).read(data, trust)
+        return _Reader(limits, include_quoted, source, trust).read(data)
     except DrsParseError as err:
         if source is not None:
             err.with_source(source)
@@ -119,28 +120,28 @@ class _Part(NamedTuple):
     html: bool
 
 
-class _Found(NamedTuple):
-    response: Response
-    part: str | None
-    quoted: bool
-
-
 class _Reader:
     """One message's walk: the limits, the options and the responses found so far."""
 
-    def __init__(self, limits: Limits, include_quoted: bool, source: str | None) -> None:
+    def __init__(
+        self, limits: Limits, include_quoted: bool, source: str | None, trust: Trust
+    ) -> None:
         self.limits = limits
         self.include_quoted = include_quoted
         self.source = source
+        self.trust = trust
         #: Whether the message was given as text, its 8-bit parts decoded already.
         self.from_text = False
         self.parts = 0
-        self.found: list[_Found] = []
+        self.found: list[Response] = []
+        #: The message whose parts are read (``None`` for a bare body), and what its headers
+        #: say of every response in it: read at the first response, not for every message.
+        self.message: Message | None = None
+        self.headers: dict[str, Any] | None = None
 
-    def read(self, data: bytes | str | Message, trust: Trust) -> list[Response]:
-        message: Message | None
+    def read(self, data: bytes | str | Message) -> list[Response]:
         if isinstance(data, Message):
-            message = data
+            self.message = data
         elif isinstance(data, bytes | bytearray | memoryview | str):
             if isinstance(data, str):
                 self._check_size(len(data), "characters")
@@ -158,20 +159,20 @@ class _Reader:
                 text, warnings = (data, []) if isinstance(data, str) else _decode(data, None, None)
                 # A byte order mark would hide a header on line 1 from the block finder.
                 self._search(text.removeprefix("\ufeff"), _Part(None, False), warnings, bare=True)
-                return self._finish(None, trust)
+                return self.found
             self._check_nesting(
                 data if isinstance(data, bytes) else data.encode("utf-8", "replace")
             )
-            message = _parse_email(data)
+            self.message = _parse_email(data)
         else:
             raise TypeError(
                 f"parse_message() takes bytes, str or an email Message, not {type(data).__name__}"
             )
         try:
-            self._message(message, (), 0)
+            self._message(self.message, (), 0)
         except RecursionError as exc:  # only with a max_depth beyond what Python can do
             raise self._too_deep() from exc
-        return self._finish(message, trust)
+        return self.found
 
     def _check_size(self, size: int, unit: str) -> None:
         if size > self.limits.max_message_bytes:
@@ -213,18 +214,10 @@ class _Reader:
                 if len(enclosing) > self.limits.max_depth:
                     raise self._too_deep()
 
-    def _finish(self, message: Message | None, trust: Trust) -> list[Response]:
-        if not self.found:
-            return []
-        headers = _origin_headers(message, trust)
-        # Quoted copies and fresh responses of one part come out in the order of their lines.
-        return [
-            evolve(
-                found.response,
-                origin=Origin(self.source, **headers, part=found.part, quoted=found.quoted),
-            )
-            for found in self.found
-        ]
+    def _origin(self, where: _Part, *, quoted: bool) -> Origin:
+        if self.headers is None:
+            self.headers = _origin_headers(self.message, self.trust)
+        return Origin(self.source, **self.headers, part=where.path, quoted=quoted)
 
     # --- the MIME tree --------------------------------------------------------------------
     #
@@ -277,10 +270,10 @@ class _Reader:
                 for inner in _children(part):
                     self._message(inner, path, depth + 1)
             return
-        where = _Part(".".join(map(str, path)) if path else None, False)
-        text, warnings, html = _leaf_text(part, ctype, where.path, from_text=self.from_text)
+        where = ".".join(map(str, path)) if path else None
+        text, warnings, html = _leaf_text(part, ctype, where, from_text=self.from_text)
         if text is not None:
-            self._search(text, where._replace(html=html), warnings)
+            self._search(text, _Part(where, html), warnings)
 
     def _too_deep(self) -> LimitExceededError:
         return LimitExceededError(
@@ -291,35 +284,26 @@ class _Reader:
 
     def _search(self, text: str, where: _Part, warnings: list[str], *, bare: bool = False) -> None:
         """Parse the responses of one part's text, fresh ones and, if asked, quoted ones."""
-        if "DRS" not in text:  # every block header holds it: most parts stop here
+        # Most parts stop here: no origin is made for a part that cannot hold a response.
+        if not may_hold_blocks(text):
             return
         # Quoted lines start with ">", so they never look like a block header (which may
         # only be preceded by blanks): parsing the text as it is finds the fresh responses.
-        found = [
-            _Found(response, where.path, False)
-            for response in self._parse(text, where, bare=bare, quoted=False)
-        ]
+        found = self._parse(text, where, bare=bare, quoted=False)
         if self.include_quoted and ">" in text:
             quoted = _dequote(text)
             if quoted is not None:
-                found += [
-                    _Found(response, where.path, True)
-                    for response in self._parse(quoted, where, bare=bare, quoted=True)
-                ]
-                found.sort(key=lambda item: item.response.fields[0].line)
+                found += self._parse(quoted, where, bare=bare, quoted=True)
+                # Quoted copies and fresh responses come out in the order of their lines.
+                found.sort(key=lambda response: response.fields[0].line)
         if warnings:
             extra = tuple(warnings)
-            found = [
-                item._replace(
-                    response=evolve(item.response, warnings=item.response.warnings + extra)
-                )
-                for item in found
-            ]
+            found = [evolve(response, warnings=response.warnings + extra) for response in found]
         self.found += found
 
     def _parse(self, text: str, where: _Part, *, bare: bool, quoted: bool) -> list[Response]:
         try:
-            return parse_all(text, limits=self.limits)
+            return responses_in(text, self.limits, self._origin(where, quoted=quoted))
         except DrsParseError as err:
             if bare and not quoted:
                 raise

@@ -15,9 +15,9 @@ from drsparse._build import build_response
 from drsparse._errors import MalformedLineError, NoResponseError, SeveralResponsesError
 from drsparse._grammar import BlockSyntaxError, Pair, Prose, parse_lines
 from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._model import Response
+from drsparse._model import Origin, Response
 
-__all__ = ["parse", "parse_all"]
+__all__ = ["parse", "parse_all", "responses_in"]
 
 
 def parse_all(text: str, *, limits: Limits = DEFAULT_LIMITS) -> list[Response]:
@@ -31,12 +31,18 @@ def parse_all(text: str, *, limits: Limits = DEFAULT_LIMITS) -> list[Response]:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_all() takes text (str), not {type(text).__name__}")
+    return responses_in(text, limits)
+
+
+def responses_in(text: str, limits: Limits, origin: Origin | None = None) -> list[Response]:
+    """:func:`parse_all` for the mail stage, which knows each response's ``origin`` before
+    parsing: a response is built once, with it, rather than built and then copied."""
     # A byte-order mark is invisible in an editor but would hide a header on the first line.
     bom = text.startswith("\ufeff")
     responses = []
     for segment in segments(normalize_newlines(text[1:] if bom else text)):
         lines = _lines(segment.text, segment.first_line, limits.max_pairs)
-        responses.append(build_response(lines, segment.first_line, limits, _msg_checker()))
+        responses.append(build_response(lines, segment.first_line, limits, _msg_checker(), origin))
     if bom and responses:
         first = responses[0]
         note = "a byte-order mark before line 1 was ignored (columns of line 1 count without it)"
