@@ -18,7 +18,7 @@ import pytest
 
 import drsparse
 from bench.corpus import KINDS, Case, make_cases, make_corpus, write_mbox
-from bench.run import alternate, floor, floor_block, peak_child
+from bench.run import SLICE, alternate, floor, floor_block, paired, peak_child
 
 SEED = 2003
 
@@ -127,3 +127,19 @@ def test_whole_runs_alternate_and_the_ratio_is_taken_within_each_round() -> None
     assert calls == ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
     assert times == {"a": 1.0, "b": 3.0, "c": 1.5}
     assert ratios == {"b": 3.0, "c": 1.0}
+
+
+def test_neither_side_of_a_pair_reuses_the_patterns_the_other_compiled() -> None:
+    # The e-mail parser compiles a pattern for every multipart boundary. In a user's run each
+    # message's boundary is new; in a pair both sides read the same messages, and the second
+    # would find the first's patterns in the regular-expression module's cache.
+    pattern = "(?P<sep>--=_bench_boundary_test)(?P<end>--)?$"
+    compiled: dict[str, list[re.Pattern[str]]] = {"a": [], "b": []}
+
+    def work(name: str, items: object) -> None:
+        compiled[name].append(re.compile(pattern))
+
+    paired({name: functools.partial(work, name) for name in "ab"}, list(range(2 * SLICE)), 1)
+    first, second = compiled["a"][0], compiled["b"][0]
+    assert first.pattern == second.pattern
+    assert first is not second  # compiled anew, as for a message never seen before
