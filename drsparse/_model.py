@@ -16,12 +16,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from attrs import field, frozen
 
-if TYPE_CHECKING:
-    from drsparse._codes import CodeInfo
+# Imported with the model, not at each .info: the import statement would cost more than the
+# lookup it leads to (the table itself is read at the first lookup).
+from drsparse._codes import CodeInfo, explain
 
 __all__ = [
     "Contact",
@@ -58,8 +59,6 @@ class Result:
     @property
     def info(self) -> CodeInfo:
         """The DRS code table's interpretation of ``code``."""
-        from drsparse._codes import explain
-
         return explain(self.code)
 
 
@@ -91,8 +90,6 @@ class SubResult:
     @property
     def info(self) -> CodeInfo | None:
         """The DRS code table's interpretation of ``code``, ``None`` without a code."""
-        from drsparse._codes import explain
-
         return None if self.code is None else explain(self.code)
 
     @property

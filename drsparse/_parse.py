@@ -6,12 +6,11 @@ into the DrsParseError family (no lark type leaves that stage).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from attrs import evolve
 
 from drsparse._blocks import normalize_newlines, segments
 from drsparse._build import build_response
+from drsparse._codes import check_msg
 from drsparse._errors import MalformedLineError, NoResponseError, SeveralResponsesError
 from drsparse._grammar import BlockSyntaxError, Pair, Prose, parse_lines
 from drsparse._limits import DEFAULT_LIMITS, Limits
@@ -42,7 +41,7 @@ def responses_in(text: str, limits: Limits, origin: Origin | None = None) -> lis
     responses = []
     for segment in segments(normalize_newlines(text[1:] if bom else text)):
         lines = _lines(segment.text, segment.first_line, limits.max_pairs)
-        responses.append(build_response(lines, segment.first_line, limits, _msg_checker(), origin))
+        responses.append(build_response(lines, segment.first_line, limits, check_msg, origin))
     if bom and responses:
         first = responses[0]
         note = "a byte-order mark before line 1 was ignored (columns of line 1 count without it)"
@@ -89,11 +88,3 @@ def _lines(block: str, first_line: int, max_pairs: int) -> list[Pair | Prose]:
             line=first_line + exc.line - 1,
             column=exc.column,
         ) from None
-
-
-def _msg_checker() -> Callable[[int, str | None], str | None]:
-    # The code table is loaded at the first response, not at import: a mail pipe that meets
-    # no response never pays for it.
-    from drsparse._codes import check_msg
-
-    return check_msg
