@@ -227,17 +227,20 @@ class _Reader:
 
     def _message(self, message: Message, prefix: tuple[int, ...], depth: int) -> None:
         """A whole message: the top one, or one attached as ``message/rfc822``."""
-        if message.is_multipart() and message.get_content_maintype() == "multipart":
-            self._multipart(message, prefix, depth + 1)
-        else:
-            self._part(message, (*prefix, 1) if prefix else (), depth)
+        if message.is_multipart():
+            ctype = message.get_content_type()
+            if ctype.startswith("multipart/"):
+                self._multipart(message, ctype, prefix, depth + 1)
+                return
+        self._part(message, (*prefix, 1) if prefix else (), depth)
 
-    def _multipart(self, part: Message, path: tuple[int, ...], depth: int) -> None:
+    def _multipart(self, part: Message, ctype: str, path: tuple[int, ...], depth: int) -> None:
+        # ctype: the caller has it already, and the stdlib parses the header anew at each call.
         if depth > self.limits.max_depth:
             raise self._too_deep()
         children = _children(part)
         numbered = list(enumerate(children, start=1))
-        if part.get_content_subtype() != "alternative":
+        if ctype != "multipart/alternative":
             for number, child in numbered:
                 self._part(child, (*path, number), depth)
             return
@@ -262,7 +265,7 @@ class _Reader:
         maintype = ctype.partition("/")[0]
         if part.is_multipart():
             if maintype == "multipart":
-                self._multipart(part, path, depth + 1)
+                self._multipart(part, ctype, path, depth + 1)
             # message/delivery-status is a list of header blocks, not of messages.
             elif maintype == "message" and ctype != "message/delivery-status":
                 if depth + 1 > self.limits.max_depth:
