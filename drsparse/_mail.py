@@ -135,7 +135,7 @@ class _Reader:
         self.parts = 0
         self.found: list[Response] = []
         #: The message whose parts are read (``None`` for a bare body), and what its headers
-        #: say of every response in it: read at the first response, not for every message.
+        #: say of every response in it: read at the first block, not for every message.
         self.message: Message | None = None
         self.headers: dict[str, Any] | None = None
 
@@ -287,7 +287,7 @@ class _Reader:
 
     def _search(self, text: str, where: _Part, warnings: list[str], *, bare: bool = False) -> None:
         """Parse the responses of one part's text, fresh ones and, if asked, quoted ones."""
-        # Most parts stop here: no origin is made for a part that cannot hold a response.
+        # Most parts stop here, before any parsing.
         if not may_hold_blocks(text):
             return
         # Quoted lines start with ">", so they never look like a block header (which may
@@ -306,7 +306,8 @@ class _Reader:
 
     def _parse(self, text: str, where: _Part, *, bare: bool, quoted: bool) -> list[Response]:
         try:
-            return responses_in(text, self.limits, self._origin(where, quoted=quoted))
+            origin = functools.partial(self._origin, where, quoted=quoted)
+            return responses_in(text, self.limits, origin)
         except DrsParseError as err:
             if bare and not quoted:
                 raise

@@ -6,6 +6,8 @@ into the DrsParseError family (no lark type leaves that stage).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from attrs import evolve
 
 from drsparse._blocks import normalize_newlines, segments
@@ -33,15 +35,24 @@ def parse_all(text: str, *, limits: Limits = DEFAULT_LIMITS) -> list[Response]:
     return responses_in(text, limits)
 
 
-def responses_in(text: str, limits: Limits, origin: Origin | None = None) -> list[Response]:
-    """:func:`parse_all` for the mail stage, which knows each response's ``origin`` before
-    parsing: a response is built once, with it, rather than built and then copied."""
+def responses_in(
+    text: str, limits: Limits, origin: Callable[[], Origin] | None = None
+) -> list[Response]:
+    """:func:`parse_all` for the mail stage, which knows where the responses of ``text`` come
+    from before parsing it: each is built once, with its origin, rather than built and copied.
+
+    ``origin`` is called at the first block, so a text without one (a reply's prose that quotes
+    a block) costs no origin: the message's headers are read for the responses only.
+    """
     # A byte-order mark is invisible in an editor but would hide a header on the first line.
     bom = text.startswith("\ufeff")
-    responses = []
+    responses: list[Response] = []
+    where: Origin | None = None
     for segment in segments(normalize_newlines(text[1:] if bom else text)):
         lines = _lines(segment.text, segment.first_line, limits.max_pairs)
-        responses.append(build_response(lines, segment.first_line, limits, check_msg, origin))
+        if where is None and origin is not None:
+            where = origin()
+        responses.append(build_response(lines, segment.first_line, limits, check_msg, where))
     if bom and responses:
         first = responses[0]
         note = "a byte-order mark before line 1 was ignored (columns of line 1 count without it)"
