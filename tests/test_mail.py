@@ -370,6 +370,28 @@ def test_quoted_reply_sample() -> None:
     assert [f.key for f in response.fields][-1] == "ns.1.id"
 
 
+class _CountingHeaderReads(Message):
+    """A stdlib message that counts how often its header list is read (drsparse reads the
+    origin headers and the authenticity evidence through ``raw_items``)."""
+
+    reads = 0
+
+    def raw_items(self):  # type: ignore[no-untyped-def]
+        _CountingHeaderReads.reads += 1
+        return super().raw_items()
+
+
+@pytest.mark.parametrize(("include_quoted", "responses"), [(False, 0), (True, 1)])
+def test_the_headers_are_read_for_responses_only(include_quoted: bool, responses: int) -> None:
+    # A reply quoting a robot response holds "###" and "DRS" but, unquoted, no block: its
+    # headers (origin, authenticity) are not worth decoding. With the quoted copy, they are.
+    data = (SAMPLES / "mail" / "quoted-reply.eml").read_bytes()
+    message = email.message_from_bytes(data, _class=_CountingHeaderReads, policy=compat32)
+    _CountingHeaderReads.reads = 0
+    assert len(parse_message(message, include_quoted=include_quoted)) == responses
+    assert (_CountingHeaderReads.reads > 0) == (responses > 0)
+
+
 def test_fresh_and_quoted_in_one_part_in_line_order() -> None:
     quoted = b"".join(b"> " + line + b"\n" for line in RESPONSE.splitlines())
     body = b"Thanks!\n" + quoted.replace(b"acme.com", b"old.com") + b"\nNew one:\n" + RESPONSE
