@@ -42,10 +42,10 @@ for the other's messages: see ``paired``), and the ratio is that of the round's 
 On a shared machine the noise comes in bursts of a second or so; a whole corpus of one side
 could land in a burst that the other escaped (whole-corpus alternation gave ratios from 1.48x to
 1.73x for the same code), while slices a few tens of milliseconds long put both sides in the
-same weather. The figure is the median over the rounds, of the ratios and of
-each side's time. Row 6 (two sizes) and row 4 (whole processes) cannot be sliced: a round runs
-each side whole, in alternating order, and the figure is again the median over the rounds of
-the ratio within a round.
+same weather. The figure is the median over the rounds, of the ratios and of each side's time.
+Row 6 (two sizes) and row 4 (whole processes) cannot be sliced: a round runs each side whole,
+in alternating order, and the figure is again the median over the rounds of the ratio within a
+round.
 Before timing, the floor and drsparse must agree on every message's pairs: a benchmark of two
 programs that do not compute the same thing would compare nothing.
 
@@ -169,9 +169,9 @@ def paired(
     The regular-expression module's cache is emptied before each side runs a slice (outside
     the timing). The standard library's e-mail parser compiles a pattern for the boundary of
     every multipart, and boundaries are unique: in a mail pipe or an archive sweep every
-    message pays that compile (over a third of the floor's time on the generated corpus). Without
-    the emptying, the side that ran a slice second found the 50 boundaries compiled by the
-    other and skipped that shared cost half of the time, which made the ratio look larger
+    message pays that compile (over a third of the floor's time on the generated corpus).
+    Without the emptying, the side that ran a slice second found the 50 boundaries compiled by
+    the other and skipped that shared cost half of the time, which made the ratio look larger
     than a user's runs give it.
     """
     first, second = work

@@ -134,10 +134,8 @@ class _Reader:
         self.from_text = False
         self.parts = 0
         self.found: list[Response] = []
-        #: The message whose parts are read (``None`` for a bare body), and what its headers
-        #: say of every response in it: read at the first block, not for every message.
+        #: The message whose parts are read (``None`` for a bare body).
         self.message: Message | None = None
-        self.headers: dict[str, Any] | None = None
 
     def read(self, data: bytes | str | Message) -> list[Response]:
         if isinstance(data, Message):
@@ -214,9 +212,13 @@ class _Reader:
                 if len(enclosing) > self.limits.max_depth:
                     raise self._too_deep()
 
+    @functools.cached_property
+    def headers(self) -> dict[str, Any]:
+        """What the message's headers say of every response in it: read at the first block
+        (see :meth:`_origin`), not for every message."""
+        return _origin_headers(self.message, self.trust)
+
     def _origin(self, where: _Part, *, quoted: bool) -> Origin:
-        if self.headers is None:
-            self.headers = _origin_headers(self.message, self.trust)
         return Origin(self.source, **self.headers, part=where.path, quoted=quoted)
 
     # --- the MIME tree --------------------------------------------------------------------

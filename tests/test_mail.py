@@ -8,9 +8,11 @@ import email
 import itertools
 import json
 import quopri
+from collections.abc import Iterator
 from email.message import Message
 from email.policy import compat32
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -376,7 +378,7 @@ class _CountingHeaderReads(Message):
 
     reads = 0
 
-    def raw_items(self):  # type: ignore[no-untyped-def]
+    def raw_items(self) -> Iterator[tuple[str, Any]]:
         _CountingHeaderReads.reads += 1
         return super().raw_items()
 
