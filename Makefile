@@ -6,10 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench parser clean
 
-# The install also generates the grammar's parser (grammar/hatch_build.py): redone when it changes.
-$(STAMP): pyproject.toml grammar/drs.lark grammar/hatch_build.py drsparse/_grammar.py
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -35,10 +34,13 @@ test: lint
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/redos.py --quick
 
+# After a change of grammar/drs.lark: regenerate its parser (the tests check that it matches).
+parser: $(STAMP)
+	$(BIN)/python grammar/generate.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/redos.py
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
-	rm -f drsparse/_drs_parser.py drsparse/_drs_parser.py.partial drsparse/_drs.lark.bin

@@ -1,9 +1,9 @@
 """The ``drsparse`` command: arguments, subcommands and exit statuses.
 
 One function per subcommand (``_cmd_<name>``), registered in :func:`build_parser`; ``--mda``
-has a parser of its own (:func:`build_mda_parser`). Reading the inputs (mailboxes, ``--jobs``,
-the quarantine) lives in :mod:`drsparse._run`; laying out records, rows and the summary of
-``scan`` in :mod:`drsparse._output`.
+has a parser of its own (:func:`build_mda_parser`). Reading the inputs (mailboxes, ``--jobs``)
+lives in ``_batch.py``, the quarantine in ``_quarantine.py``; writing records and rows in
+``_writers.py``, the summary of ``scan`` in ``_summary.py``.
 
 A mail pipe runs the command once per e-mail, so start-up time matters: every import beyond
 argparse happens inside the subcommand that needs it, and each parser is built once.
@@ -26,13 +26,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from drsparse._output import Output, Summary, printable, summary_text, utf8, writer
+from drsparse._writers import Output, printable, utf8, writer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from drsparse._codes import CodeInfo
-    from drsparse._run import Options, Outcome, Quarantine
+    from drsparse._batch import Options, Parsed
+    from drsparse._codes import CodeInfo, CodeTable
+    from drsparse._errors import DrsParseError
+    from drsparse._quarantine import Quarantine
 
 __all__ = ["build_mda_parser", "build_parser", "main"]
 
@@ -354,7 +356,9 @@ def _jobs_option(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         type=_jobs,
         default=1,
-        help="parse with N processes, keeping the input order (default: 1; 0: one per CPU)",
+        help="parse with N processes, keeping the input order (default: 1; 0: one per CPU). "
+        "Worth it for large mailboxes on a machine with CPUs to spare: on 2 CPUs expect well "
+        "under 2x, and nothing on a single message",
     )
 
 
@@ -382,9 +386,9 @@ def _jobs(text: str) -> int:
     return jobs
 
 
-def _options(args: argparse.Namespace) -> Options:
+def _options(args: argparse.Namespace, codes: CodeTable) -> Options:
+    from drsparse._batch import Options
     from drsparse._mail import DEFAULT_TRUST, Trust
-    from drsparse._run import Options
 
     trust = DEFAULT_TRUST
     if args.trust_domain or args.authserv_id:
@@ -392,15 +396,11 @@ def _options(args: argparse.Namespace) -> Options:
             domains=args.trust_domain or DEFAULT_TRUST.domains,
             authserv_ids=args.authserv_id or (),
         )
-    return Options(
-        include_quoted=args.include_quoted,
-        trust=trust,
-        codes=(*args.codes_main, *args.codes_sub),
-    )
+    return Options(include_quoted=args.include_quoted, trust=trust, codes=codes)
 
 
 def _quarantine(args: argparse.Namespace) -> Quarantine | None:
-    from drsparse._run import Quarantine
+    from drsparse._quarantine import Quarantine
 
     return None if args.quarantine is None else Quarantine(args.quarantine)
 
@@ -415,18 +415,19 @@ def _stderr(line: str) -> None:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from drsparse._run import outcomes
+    from drsparse._batch import parse_items
 
-    if not _load_overrides(args):
+    codes = _load_codes(args)
+    if codes is None:
         return USAGE_ERROR
     output = writer(args.format)
     quarantine = _quarantine(args)
     status = OK
-    for outcome in outcomes(args.paths, _options(args), jobs=args.jobs):
-        _emit(outcome, output, require_authentic=args.require_authentic, note=_stderr)
-        if outcome.error is not None:
+    for item, parsed in parse_items(args.paths, _options(args, codes), jobs=args.jobs):
+        _emit(item.source, parsed, output, require_authentic=args.require_authentic, note=_stderr)
+        if not isinstance(parsed, list):
             status = FAILED
-            _keep(outcome, quarantine, _stderr)
+            _keep(item.source, item.data, parsed, quarantine, _stderr)
     output.close()
     return status
 
@@ -435,24 +436,26 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     import functools
     import time
 
-    from drsparse._run import outcomes
+    from drsparse._batch import parse_items
+    from drsparse._summary import Summary, summary_text
 
-    if not _load_overrides(args):
+    codes = _load_codes(args)
+    if codes is None:
         return USAGE_ERROR
     quarantine = _quarantine(args)
-    summary = Summary()
+    summary = Summary(codes)
     bar = _progress_bar(args.progress)
     # Error lines are written above a bar, which is drawn again below them.
     note = _stderr if bar is None else functools.partial(bar.write, file=sys.stderr)
     status = OK
     started = time.perf_counter()
     try:
-        for outcome in outcomes(args.paths, _options(args), jobs=args.jobs):
-            summary.add(outcome)
-            if outcome.error is not None:
+        for item, parsed in parse_items(args.paths, _options(args, codes), jobs=args.jobs):
+            summary.add(item, parsed)
+            if not isinstance(parsed, list):
                 status = FAILED
-                note(printable(str(outcome.error)))
-                _keep(outcome, quarantine, note)
+                note(printable(str(parsed)))
+                _keep(item.source, item.data, parsed, quarantine, note)
             if bar is not None:
                 bar.set_postfix_str(
                     f"{summary.responses} responses, {summary.failed} errors", refresh=False
@@ -487,12 +490,14 @@ def _mda(args: argparse.Namespace) -> int:
     import itertools
     from collections.abc import Iterable
 
-    from drsparse._errors import LimitExceededError
-    from drsparse._run import InternalError, Outcome, parse_one
+    from drsparse._batch import parse_item
+    from drsparse._errors import InternalError, LimitExceededError
+    from drsparse._mailbox import MailItem
 
-    if not _load_overrides(args):
+    codes = _load_codes(args)
+    if codes is None:
         return EX_TEMPFAIL
-    options = _options(args)
+    options = _options(args, codes)
     if sys.stdin is None:  # started with standard input closed
         _stderr("drsparse: -: cannot read standard input: it is closed")
         return EX_TEMPFAIL
@@ -507,32 +512,31 @@ def _mda(args: argparse.Namespace) -> int:
         _stderr(f"drsparse: -: cannot read standard input: {exc.strerror or exc}")
         return EX_TEMPFAIL
     chunks: Iterable[bytes] = (data,)
+    parsed: Parsed
     if len(data) > limit:
-        error = LimitExceededError(
+        parsed = LimitExceededError(
             f"message beyond the limit max_message_bytes={limit}", source="-"
         )
-        outcome = Outcome("-", [], error, None, len(data))
         # The quarantine copies the whole message, read on from the pipe as it is written.
         chunks = itertools.chain(chunks, iter(functools.partial(stdin.read, 1 << 16), b""))
     else:
-        found, parse_error = parse_one("-", data, options)
-        outcome = Outcome("-", found, parse_error, data, len(data))
+        parsed = parse_item(MailItem("-", data), options)
 
     status = OK
-    if outcome.error is not None:
-        status = EX_TEMPFAIL if isinstance(outcome.error, InternalError) else EX_DATAERR
+    if not isinstance(parsed, list):
+        status = EX_TEMPFAIL if isinstance(parsed, InternalError) else EX_DATAERR
     try:
         output = writer(args.format)
-        _emit(outcome, output, require_authentic=args.require_authentic, note=_stderr)
+        _emit("-", parsed, output, require_authentic=args.require_authentic, note=_stderr)
         output.close()
     except OSError as exc:  # a full disk, a closed pipe: the records are not where they belong
         _stderr(f"drsparse: cannot write the records: {exc.strerror or exc}")
         _silence_stdout()
         status = EX_TEMPFAIL
     quarantine = _quarantine(args)
-    if outcome.error is not None and quarantine is not None:
+    if not isinstance(parsed, list) and quarantine is not None:
         try:
-            quarantine.keep("-", chunks, outcome.error)
+            quarantine.keep("-", chunks, parsed)
         except OSError as exc:
             # Without the copy, a bounce would lose the mail: let the mail system retry.
             _stderr(f"drsparse: cannot quarantine the message in {quarantine.folder}: {exc}")
@@ -541,39 +545,49 @@ def _mda(args: argparse.Namespace) -> int:
 
 
 def _emit(
-    outcome: Outcome, output: Output, *, require_authentic: bool, note: Callable[[str], None]
+    source: str,
+    parsed: Parsed,
+    output: Output,
+    *,
+    require_authentic: bool,
+    note: Callable[[str], None],
 ) -> None:
     """Write the records of one message, and its error on standard error."""
-    if outcome.error is not None:
-        from drsparse._records import error_record
-
-        output.write(error_record(outcome.error, outcome.source), None)
+    if not isinstance(parsed, list):
+        output.error(parsed)
         # SOURCE:LINE:COLUMN: message, the form compilers and editors use.
-        note(printable(str(outcome.error)))
-    found = outcome.found
+        note(printable(str(parsed)))
+        output.end_message()
+        return
+    responses = parsed
     if require_authentic:
-        skipped = [item for item in found if item.record["authentic"] is not True]
+        skipped = [response for response in responses if response.authentic is not True]
         if skipped:
-            verdicts = "|".join(sorted({str(item.record["authentic"]) for item in skipped}))
+            verdicts = "|".join(sorted({str(response.authentic) for response in skipped}))
             note(
-                f"{printable(outcome.source)}: skipped {len(skipped)} response(s): "
+                f"{printable(source)}: skipped {len(skipped)} response(s): "
                 f"not authentic (authentic={verdicts})"
             )
-            found = [item for item in found if item.record["authentic"] is True]
-    for item in found:
-        output.write(item.record, item)
+            responses = [response for response in responses if response.authentic is True]
+    for response in responses:
+        output.response(response)
     output.end_message()
 
 
-def _keep(outcome: Outcome, quarantine: Quarantine | None, note: Callable[[str], None]) -> bool:
+def _keep(
+    source: str,
+    data: bytes | None,
+    error: DrsParseError,
+    quarantine: Quarantine | None,
+    note: Callable[[str], None],
+) -> bool:
     """Quarantine a failed message; False (reported) when the copy could not be made."""
-    if quarantine is None or outcome.error is None:
+    if quarantine is None:
         return True
-    chunks = None if outcome.data is None else (outcome.data,)
     try:
-        quarantine.keep(outcome.source, chunks, outcome.error)
+        quarantine.keep(source, None if data is None else (data,), error)
     except OSError as exc:
-        note(f"drsparse: cannot quarantine {outcome.source} in {quarantine.folder}: {exc}")
+        note(f"drsparse: cannot quarantine {source} in {quarantine.folder}: {exc}")
         return False
     return True
 
@@ -585,9 +599,14 @@ def _progress_bar(wanted: bool | None) -> Any:
     if not wanted:
         return None
     # Imported here only: tqdm costs start-up time that a pipe or cron job need not pay.
+    # It is an optional extra (drsparse[progress]): without it, scan just draws no bar.
     # It ships no type information (types-tqdm would be one more test dependency for a
     # call this simple).
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    try:
+        from tqdm import tqdm  # type: ignore[import-untyped]
+    except ImportError:
+        _stderr("drsparse: no progress bar: install drsparse[progress] (tqdm) for one")
+        return None
 
     return tqdm(unit=" msg", file=sys.stderr, dynamic_ncols=True, leave=False, mininterval=0.2)
 
@@ -618,31 +637,32 @@ def _code_options(parser: argparse.ArgumentParser) -> None:
     _codes_option(parser)
 
 
-def _load_overrides(args: argparse.Namespace) -> bool:
-    """Load every ``--codes`` file; on an error, report it on stderr and return False."""
-    from drsparse._codes import load_codes
+def _load_codes(args: argparse.Namespace) -> CodeTable | None:
+    """The shipped tables with every ``--codes`` file over them; ``None`` (reported on standard
+    error) when a file cannot be used."""
+    from drsparse._codes import DEFAULT_CODES
     from drsparse._errors import DrsParseError
 
+    codes = DEFAULT_CODES
     for path in [*args.codes_main, *args.codes_sub]:
         try:
-            load_codes(path)
+            codes = codes.load(path)
         except DrsParseError as exc:
             # SOURCE:LINE:COLUMN: message, the form editors and compilers use.
             print(exc, file=sys.stderr)
-            return False
-    return True
+            return None
+    return codes
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from drsparse._codes import explain
-
-    if not _load_overrides(args):
+    codes = _load_codes(args)
+    if codes is None:
         return USAGE_ERROR
     infos = []
     # Every code is checked before anything is printed: no half an answer to a bad command.
     for code in args.code:
         try:
-            infos.append(explain(code, args.system))
+            infos.append(codes.explain(code, args.system))
         except ValueError as exc:
             print(f"drsparse explain: error: {exc}", file=sys.stderr)
             return USAGE_ERROR
@@ -654,11 +674,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_codes(args: argparse.Namespace) -> int:
-    from drsparse._codes import table
-
-    if not _load_overrides(args):
+    codes = _load_codes(args)
+    if codes is None:
         return USAGE_ERROR
-    rows = table(args.system)
+    rows = codes.table(args.system)
     if args.json:
         _print_json(rows)
         return 0
@@ -696,16 +715,28 @@ def _flags(info: CodeInfo) -> list[str]:
 
 
 def _describe(info: CodeInfo) -> str:
+    import shutil
+    import textwrap
+
     from drsparse._codes import CATEGORIES
 
     name = {"drs": "DRS", "epp": "EPP", "opensrs": "OpenSRS"}[info.system]
     title = info.msg if info.known else "unknown code: in no table, explained by its structure"
-    lines = [
-        f"{name} {info.code}  {title}",
-        f"  category:     {info.category} ({CATEGORIES[info.category]})",
-        f"  flags:        {', '.join(_flags(info))}",
-        f"  EPP:          {'-' if info.epp is None else info.epp}",
-        f"  meaning:      {info.description}",
-        f"  source:       {info.source}",
+    # Long texts (OpenSRS has paragraphs) wrap at the terminal's width, under their label.
+    width = max(min(shutil.get_terminal_size().columns, 100), 40)
+    rows = [
+        (f"{name} {info.code}", title or ""),
+        ("  category:", f"{info.category} ({CATEGORIES[info.category]})"),
+        ("  flags:", ", ".join(_flags(info))),
+        ("  EPP:", "-" if info.epp is None else str(info.epp)),
+        ("  meaning:", info.description),
+        ("  source:", info.source),
     ]
+    lines = []
+    for label, text in rows:
+        indent = " " * 16
+        first = label.ljust(16) if label.startswith(" ") else f"{label}  "
+        lines += textwrap.wrap(text, width, initial_indent=first, subsequent_indent=indent) or [
+            first.rstrip()
+        ]
     return "\n".join(lines)

@@ -78,20 +78,19 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal, cast
 
-from attrs import asdict, frozen
+from attrs import asdict, field, frozen
 
 from drsparse._errors import InvalidValueError, UnreadableInputError
 
 __all__ = [
     "CATEGORIES",
+    "DEFAULT_CODES",
     "SYSTEMS",
     "Category",
     "CodeInfo",
-    "check_msg",
+    "CodeTable",
     "explain",
     "load_codes",
-    "reset_codes",
-    "table",
 ]
 
 Category = Literal[
@@ -185,92 +184,115 @@ class CodeInfo:
         return asdict(self)
 
 
-def explain(code: int | str, system: str = "drs") -> CodeInfo:
-    """Interpret ``code`` of ``system`` (``drs``, ``epp`` or ``opensrs``, any case).
+@frozen
+class CodeTable:
+    """The code tables a response is interpreted with: the shipped DRS, EPP and OpenSRS tables,
+    and a user's DRS rows over the shipped ones (Knipp adds codes without notice).
 
-    ``code`` is an ``int`` or a string of ASCII digits (surrounding whitespace allowed). A code
-    that is not a number, or an unknown system, raises :class:`ValueError`; an unknown number
-    never raises: it is interpreted by its structure, with ``known=False``.
+    A value, like the responses interpreted with it: :meth:`load` gives a new table, and a
+    response keeps the interpretation it was parsed with. It pickles, so worker processes get
+    the same table. The shipped tables are read at the first lookup of a system, never at
+    import.
     """
-    name = _system(system)
-    number = _number(code)
-    if name == "drs":
-        info = _overrides.get(number)
-        if info is not None:
-            return info
-    info = _shipped(name).get(number)
-    return info if info is not None else _fallback(number, name)
+
+    #: The user's DRS rows, in the order loaded (a later row for a code wins).
+    overrides: tuple[CodeInfo, ...] = ()
+    _by_code: dict[int, CodeInfo] = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_by_code", {info.code: info for info in self.overrides})
+
+    def explain(self, code: int | str, system: str = "drs") -> CodeInfo:
+        """Interpret ``code`` of ``system`` (``drs``, ``epp`` or ``opensrs``, any case).
+
+        ``code`` is an ``int`` or a string of ASCII digits (surrounding whitespace allowed). A
+        code that is not a number, or an unknown system, raises :class:`ValueError`; an unknown
+        number never raises: it is interpreted by its structure, with ``known=False``.
+        """
+        name = _system(system)
+        number = _number(code)
+        if name == "drs":
+            info = self._by_code.get(number)
+            if info is not None:
+                return info
+        info = _shipped(name).get(number)
+        return info if info is not None else _fallback(number, name)
+
+    def table(self, system: str = "drs") -> tuple[CodeInfo, ...]:
+        """Every known code of ``system`` in code order, the user's DRS rows included."""
+        name = _system(system)
+        rows = dict(_shipped(name))
+        if name == "drs":
+            rows.update(self._by_code)
+        return tuple(rows[code] for code in sorted(rows))
+
+    def check_msg(self, code: int, msg: str | None, system: str = "drs") -> str | None:
+        """A warning when ``msg`` is not the table's text for ``code``, else ``None``.
+
+        The comparison ignores case, surrounding whitespace, runs of inner whitespace and one
+        trailing period. ``None`` also when ``msg`` is ``None`` or empty (it says nothing that
+        could contradict the code) or the code is unknown (there is no text to compare with).
+        When ``msg`` is the text of another code, the warning names it: the Knipp page sends
+        "Outgoing transfer canceled" (10304) with the code 10303.
+        """
+        if msg is None or not msg.strip():
+            return None
+        info = self.explain(code, system)
+        if not info.known or info.msg is None:
+            return None
+        said = _normal(msg)
+        if said == _normal(info.msg):
+            return None
+        shown = msg.strip()
+        for other in self.table(system):
+            if other.msg is not None and _normal(other.msg) == said:
+                return (
+                    f"msg {shown!r} is the text of {other.code}, not of {info.code}; "
+                    "the code decides"
+                )
+        return f"msg {shown!r} is not the text of {info.code} ({info.msg!r}); the code decides"
+
+    def load(self, path: str | os.PathLike[str]) -> CodeTable:
+        """This table with the DRS rows of a user's file over it.
+
+        The file has the format of ``drsparse/data/drs.tsv`` (described at its top); ``flags``,
+        ``epp`` and ``source`` may be left out, an empty ``description`` takes the category's
+        meaning. Each row's ``source`` becomes ``path:line``, followed by the row's own source
+        in parentheses when it has one. The whole file is checked before any row is used: an
+        error raises :class:`~drsparse.DrsParseError` naming ``path`` (as ``source``), line and
+        column.
+        """
+        name = os.fspath(path)
+        try:
+            # utf-8-sig: editors on Windows put a byte-order mark in front of UTF-8 files.
+            with open(name, encoding="utf-8-sig") as file:
+                text = file.read()
+        except OSError as exc:
+            raise UnreadableInputError(
+                f"cannot read the code table: {exc.strerror or exc}", source=name
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise UnreadableInputError(
+                f"the code table is not UTF-8 text (byte {exc.start})", source=name
+            ) from exc
+        rows = _read_table(text, "drs", name, user=True)
+        return CodeTable((*self.overrides, *rows.values()))
 
 
-def table(system: str = "drs") -> tuple[CodeInfo, ...]:
-    """Every known code of ``system`` in code order, the user's DRS overrides included."""
-    name = _system(system)
-    rows = dict(_shipped(name))
-    if name == "drs":
-        rows.update(_overrides)
-    return tuple(rows[code] for code in sorted(rows))
+#: The shipped tables, without a user's rows: what responses are interpreted with by default.
+DEFAULT_CODES = CodeTable()
 
 
-def check_msg(code: int, msg: str | None, system: str = "drs", *, key: str = "msg") -> str | None:
-    """A warning when ``msg`` is not the table's text for ``code``, else ``None``.
-
-    The comparison ignores case, surrounding whitespace, runs of inner whitespace and one
-    trailing period. ``None`` also when ``msg`` is ``None`` or empty (it says nothing that could
-    contradict the code) or the code is unknown (there is no text to compare with). ``key``
-    names the checked field at the start of the warning. When ``msg`` is the text of another
-    code, the warning names it: the Knipp page sends "Outgoing transfer canceled" (10304) with
-    the code 10303.
-    """
-    if msg is None or not msg.strip():
-        return None
-    info = explain(code, system)
-    if not info.known or info.msg is None:
-        return None
-    said = _normal(msg)
-    if said == _normal(info.msg):
-        return None
-    shown = msg.strip()
-    for other in table(system):
-        if other.msg is not None and _normal(other.msg) == said:
-            return (
-                f"{key} {shown!r} is the text of {other.code}, not of {info.code}; the code decides"
-            )
-    return f"{key} {shown!r} is not the text of {info.code} ({info.msg!r}); the code decides"
+def explain(code: int | str, system: str = "drs", *, codes: CodeTable = DEFAULT_CODES) -> CodeInfo:
+    """:meth:`CodeTable.explain` of ``codes``, by default the shipped tables."""
+    return codes.explain(code, system)
 
 
-def load_codes(path: str | os.PathLike[str]) -> None:
-    """Extend or override the process-wide DRS table with the rows of a user's file.
-
-    The file has the format of ``drsparse/data/drs.tsv`` (described at its top); ``flags``,
-    ``epp`` and ``source`` may be left out, an empty ``description`` takes the category's
-    meaning. Each row's ``source`` becomes ``path:line``, followed by the row's own source in
-    parentheses when it has one. Files loaded later win. The whole file is checked before any
-    row is used: an error raises :class:`~drsparse.DrsParseError` naming ``path`` (as
-    ``source``), line and column, and leaves the table as it was.
-    """
-    name = os.fspath(path)
-    try:
-        # utf-8-sig: editors on Windows put a byte-order mark in front of UTF-8 files.
-        with open(name, encoding="utf-8-sig") as file:
-            text = file.read()
-    except OSError as exc:
-        raise UnreadableInputError(
-            f"cannot read the code table: {exc.strerror or exc}", source=name
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise UnreadableInputError(
-            f"the code table is not UTF-8 text (byte {exc.start})", source=name
-        ) from exc
-    _overrides.update(_read_table(text, "drs", name, user=True))
-
-
-def reset_codes() -> None:
-    """Forget every table loaded with :func:`load_codes`: back to the shipped DRS table."""
-    _overrides.clear()
-
-
-# The user's DRS rows, kept apart from the shipped table so that reset_codes() can drop them.
-_overrides: dict[int, CodeInfo] = {}
+def load_codes(path: str | os.PathLike[str], *, base: CodeTable = DEFAULT_CODES) -> CodeTable:
+    """:meth:`CodeTable.load`: the table ``base`` with the DRS rows of the file ``path``."""
+    if not isinstance(base, CodeTable):
+        raise TypeError(f"load_codes() takes a CodeTable as base, not {type(base).__name__}")
+    return base.load(path)
 
 
 @functools.cache

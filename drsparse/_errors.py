@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "DrsParseError",
     "DuplicateKeyError",
+    "InternalError",
     "InvalidValueError",
     "LimitExceededError",
     "MalformedLineError",
@@ -54,12 +55,6 @@ class DrsParseError(ValueError):
         # Errors cross process boundaries (scan --jobs); keyword-only arguments need help.
         return (_rebuild, (type(self), self.msg, self.line, self.column, self.source))
 
-    def with_source(self, source: str) -> DrsParseError:
-        """Return this error with ``source`` filled in (the error is otherwise unchanged)."""
-        if self.source is None:
-            self.source = source
-        return self
-
 
 def _rebuild(
     cls: type[DrsParseError], msg: str, line: int | None, column: int | None, source: str | None
@@ -97,3 +92,12 @@ class LimitExceededError(DrsParseError):
 
 class UnreadableInputError(DrsParseError):
     """The input could not be read at all: a missing file, a broken mailbox, an I/O error."""
+
+
+class InternalError(DrsParseError):
+    """A bug in drsparse, met while reading one message.
+
+    Reported like a bad message (an error record, a line on standard error, the message
+    quarantined), so that a sweep over years of mail does not end at the first bug; the
+    traceback goes to standard error. ``--mda`` exits 75 on it, so the mail is retried.
+    """

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from drsparse._blocks import normalize_newlines
 from drsparse._errors import UnreadableInputError
+from drsparse._text import normalize_newlines
 
 __all__ = ["html_text"]
 

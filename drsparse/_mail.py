@@ -32,13 +32,13 @@ from typing import Any, NamedTuple
 from attrs import evolve
 
 from drsparse._auth import DEFAULT_TRUST, Trust, authentic
-from drsparse._blocks import may_hold_blocks, normalize_newlines
+from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
-from drsparse._grammar import terminal_regexp
 from drsparse._headers import codec, header_text
 from drsparse._limits import DEFAULT_LIMITS, Limits
 from drsparse._model import Origin, Response
-from drsparse._parse import responses_in
+from drsparse._text import may_hold_blocks, normalize_newlines, quoted_copies
+from drsparse._typed import responses_in
 
 __all__ = ["DEFAULT_TRUST", "Trust", "parse_message"]
 
@@ -50,6 +50,7 @@ def parse_message(
     trust: Trust | None = None,
     limits: Limits = DEFAULT_LIMITS,
     source: str | None = None,
+    codes: CodeTable = DEFAULT_CODES,
 ) -> list[Response]:
     """Every fresh response in one e-mail message, in the order of the message.
 
@@ -68,18 +69,36 @@ def parse_message(
     A ``str`` message is taken as already decoded: its parts without a transfer encoding are
     used as they are, whatever charset they declare. Pass ``bytes`` where you can.
 
+    Codes are interpreted with ``codes`` (by default the shipped tables).
+
     Raises :class:`DrsParseError` (with ``source`` filled in) for the first block that is
     not a valid response, naming the line and column within the decoded text of the part and
     the part in the message; :class:`LimitExceededError` for a message beyond ``limits``.
     """
     if trust is None:
         trust = DEFAULT_TRUST
+    _check_arguments(trust, limits, codes, source)
     try:
-        return _Reader(limits, include_quoted, source, trust).read(data)
+        return _Reader(limits, include_quoted, source, trust, codes).read(data)
     except DrsParseError as err:
-        if source is not None:
-            err.with_source(source)
+        # The one place where an error learns which input it is about.
+        if source is not None and err.source is None:
+            err.source = source
         raise
+
+
+def _check_arguments(trust: object, limits: object, codes: object, source: object) -> None:
+    for name, value, kind in (
+        ("trust", trust, Trust),
+        ("limits", limits, Limits),
+        ("codes", codes, CodeTable),
+    ):
+        if not isinstance(value, kind):
+            raise TypeError(
+                f"parse_message() takes {name}={kind.__name__}(...), not {type(value).__name__}"
+            )
+    if source is not None and not isinstance(source, str):
+        raise TypeError(f"parse_message() takes source=str, not {type(source).__name__}")
 
 
 # -------------------------------------------------------------------------------------------
@@ -124,9 +143,15 @@ class _Reader:
     """One message's walk: the limits, the options and the responses found so far."""
 
     def __init__(
-        self, limits: Limits, include_quoted: bool, source: str | None, trust: Trust
+        self,
+        limits: Limits,
+        include_quoted: bool,
+        source: str | None,
+        trust: Trust,
+        codes: CodeTable,
     ) -> None:
         self.limits = limits
+        self.codes = codes
         self.include_quoted = include_quoted
         self.source = source
         self.trust = trust
@@ -144,7 +169,7 @@ class _Reader:
             if isinstance(data, str):
                 self._check_size(len(data), "characters")
                 self.from_text = True
-                data = _LINE_BREAK.sub("\n", data) if "\r" in data else data
+                data = normalize_newlines(data)
             else:
                 data = bytes(data)
                 self._check_size(len(data), "bytes")
@@ -294,22 +319,27 @@ class _Reader:
             return
         # Quoted lines start with ">", so they never look like a block header (which may
         # only be preceded by blanks): parsing the text as it is finds the fresh responses.
-        found = self._parse(text, where, bare=bare, quoted=False)
+        found = self._parse(text, where, bare=bare)
         if self.include_quoted and ">" in text:
-            quoted = _dequote(text)
-            if quoted is not None:
-                found += self._parse(quoted, where, bare=bare, quoted=True)
-                # Quoted copies and fresh responses come out in the order of their lines.
-                found.sort(key=lambda response: response.fields[0].line)
+            for first_line, copy in quoted_copies(text):
+                found += self._parse(copy, where, bare=bare, first_line=first_line)
+            # Quoted copies and fresh responses come out in the order of their lines.
+            found.sort(key=lambda response: response.fields[0].line if response.fields else 0)
         if warnings:
             extra = tuple(warnings)
             found = [evolve(response, warnings=response.warnings + extra) for response in found]
         self.found += found
 
-    def _parse(self, text: str, where: _Part, *, bare: bool, quoted: bool) -> list[Response]:
+    def _parse(
+        self, text: str, where: _Part, *, bare: bool, first_line: int | None = None
+    ) -> list[Response]:
+        """The responses of a part's text, or (from ``first_line``) of a quoted copy in it."""
+        quoted = first_line is not None
         try:
             origin = functools.partial(self._origin, where, quoted=quoted)
-            return responses_in(text, self.limits, origin)
+            return responses_in(
+                text, self.limits, self.codes, origin, first_line=first_line or 1, quoted=quoted
+            )
         except DrsParseError as err:
             if bare and not quoted:
                 raise
@@ -400,7 +430,6 @@ def _leaf_text(
 _TRANSFER_ENCODINGS = frozenset(
     {"quoted-printable", "base64", "x-uuencode", "uuencode", "uue", "x-uue"}
 )
-_LINE_BREAK = re.compile(r"\r\n?")
 _LINE_BREAK_BYTES = re.compile(rb"\r\n?")
 
 
@@ -445,65 +474,6 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
     if path is None and charset is None and fallback == "UTF-8":
         return text, []  # a body without headers: UTF-8 is what such a text is expected to be
     return text, [f"{where} {problem}; decoded as {fallback}"]
-
-
-# -------------------------------------------------------------------------------------------
-# Quoted copies
-# -------------------------------------------------------------------------------------------
-
-# A quoted line: blanks, then one or more ">" markers, each perhaps followed by one blank
-# ("> > text", ">> text", ">text").
-# Possessive: nothing follows in the pattern, so the matches are those of the plain form, and
-# a long run of markers is never backtracked through.
-_QUOTE_MARKERS = re.compile(r"[ \t]*+(?:>[ \t]?+)++")
-
-
-@functools.cache
-def _block_lines() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """A block's header line, and the lines that continue a block (pair, comment, blank).
-
-    Taken from the grammar, so that a quoted copy is cut by the same rules as a fresh text;
-    the grammar's line terminals end with the line break, which is not part of a line here.
-    """
-
-    def line(name: str) -> str:
-        return terminal_regexp(name).removesuffix(r"\n")
-
-    inside = rf"(?:{line('PAIR')})|(?:{line('COMMENT')})|[ \t]*"
-    return re.compile(line("HEADER_LINE")), re.compile(inside)
-
-
-def _dequote(text: str) -> str | None:
-    """The blocks of the quoted copies in ``text``, markers removed, at their own lines.
-
-    Every other line becomes blank, so that line numbers stay those of the part. A quoted
-    block ends at the first line that is not a pair, comment or blank, and also where the
-    quoting ends or changes depth. Unlike in a fresh text, pairs after that line do not make
-    it malformed: a mail program quotes all the text parts of a message one after the other,
-    so the robot's echo of the application (pairs too) follows the response's prose in a
-    reply, and a reply quoting a reply nests copies. ``None`` when there is no quoted block.
-    """
-    header, inside = _block_lines()
-    lines = normalize_newlines(text).split("\n")
-    out = [""] * len(lines)
-    found = in_block = False
-    depth = 0
-    for number, line in enumerate(lines):
-        marker = _QUOTE_MARKERS.match(line)
-        level = marker.group().count(">") if marker else 0
-        if level != depth:
-            in_block = False
-            depth = level
-        if marker is None:
-            continue
-        content = line[marker.end() :]
-        if header.fullmatch(content):
-            found = in_block = True
-        elif not (in_block and inside.fullmatch(content)):
-            in_block = False
-            continue
-        out[number] = content
-    return "\n".join(out) if found else None
 
 
 # -------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import IO
 
 from attrs import frozen
 
+from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
 from drsparse._limits import DEFAULT_LIMITS, Limits
 from drsparse._mail import Trust, parse_message
@@ -81,6 +82,7 @@ def parse_messages(
     include_quoted: bool = False,
     trust: Trust | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    codes: CodeTable = DEFAULT_CODES,
 ) -> Iterator[tuple[str, list[Response] | DrsParseError]]:
     """:func:`read_messages` and :func:`~drsparse.parse_message` in one: for each message,
     its label and either its responses (often none) or the error that stopped it.
@@ -88,10 +90,9 @@ def parse_messages(
     A broken message yields its error (with ``source`` filled in) and the iteration goes on.
     """
     for item in read_messages(path, limits=limits):
-        if item.error is not None:
-            yield item.source, item.error
+        if item.data is None:
+            yield item.source, item.error or UnreadableInputError("no data", source=item.source)
             continue
-        assert item.data is not None  # a MailItem holds one of the two
         try:
             responses = parse_message(
                 item.data,
@@ -99,9 +100,10 @@ def parse_messages(
                 trust=trust,
                 limits=limits,
                 source=item.source,
+                codes=codes,
             )
         except DrsParseError as err:
-            yield item.source, err.with_source(item.source)
+            yield item.source, err
         else:
             yield item.source, responses
 

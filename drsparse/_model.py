@@ -1,10 +1,13 @@
 """The typed model of a DRS response: frozen, slotted attrs classes.
 
-The model does not know how it is parsed: plain constructors, no conversions; the parser
-(``_build``) does the typing. Two views of a response live side by side:
+The model does not know how it is parsed: plain constructors, no conversions; ``_typed.py``
+does the typing. Every class is a value: frozen, compared by content, and it pickles and
+copies equal to itself (``--jobs`` hands responses between processes). Two views of a response
+live side by side:
 
 * the typed view (``reference``, ``domain``, ``result``, ``sub_results``, ``nameservers``,
-  ``contacts``), which is what equality compares;
+  ``contacts``) with the interpretation of every code (``info``, fixed when the response is
+  made, against the code table it was parsed with), which is what equality compares;
 * the faithful view (``fields``: every pair as sent, in the order sent, with its line number) and
   the diagnostics (``warnings``), kept out of equality like positions are: the robot says the
   order of its lines "is not relevant and can change at any time", so two blocks with the same
@@ -14,18 +17,17 @@ The model does not know how it is parsed: plain constructors, no conversions; th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Iterator, Mapping
 from typing import Literal
 
-from attrs import field, frozen
+from attrs import Factory, field, frozen
 
-# Imported with the model, not at each .info: the import statement would cost more than the
-# lookup it leads to (the table itself is read at the first lookup).
-from drsparse._codes import CodeInfo, explain
+from drsparse._codes import DEFAULT_CODES, CodeInfo
 
 __all__ = [
     "Contact",
+    "Data",
+    "DataValue",
     "Field",
     "Nameserver",
     "Origin",
@@ -49,22 +51,62 @@ class Field:
     line: int = field(eq=False)
 
 
+def _shipped_info(self: Result) -> CodeInfo:
+    return DEFAULT_CODES.explain(self.code)
+
+
 @frozen
 class Result:
     """The overall result of a response (``result.code`` and ``result.msg``)."""
 
     code: int
     msg: str | None = None
-
-    @property
-    def info(self) -> CodeInfo:
-        """The DRS code table's interpretation of ``code``."""
-        return explain(self.code)
+    #: What ``code`` means, by the code table the response was parsed with (the shipped one
+    #: when the Result is made by hand without it).
+    info: CodeInfo = field(default=Factory(_shipped_info, takes_self=True))
 
 
-def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
-    # A read-only view, so that a frozen SubResult cannot be changed through its data.
-    return MappingProxyType(dict(value))
+#: A value of a sub-result's nested data: a timestamp, or the text as sent.
+DataValue = str | dt.datetime
+
+
+class Data(Mapping[str, DataValue]):
+    """The nested ``data.M.key`` / ``data.M.value`` pairs of a sub-result, in M order.
+
+    Read-only, so that a frozen SubResult cannot be changed through its data; unlike a
+    ``MappingProxyType`` it pickles and copies. Equal to any mapping with the same items.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, DataValue] | None = None) -> None:
+        self._items = dict(items or {})
+
+    def __getitem__(self, key: str) -> DataValue:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Data({self._items!r})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Data, (self._items,))
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items.items()))
+
+
+def _data(value: Mapping[str, DataValue]) -> Data:
+    return value if isinstance(value, Data) else Data(value)
+
+
+def _sub_info(self: SubResult) -> CodeInfo | None:
+    return None if self.code is None else DEFAULT_CODES.explain(self.code)
 
 
 @frozen
@@ -85,12 +127,9 @@ class SubResult:
     values: tuple[str, ...] = ()
     #: The nested ``result.N.data.M.key`` / ``.value`` pairs, in M order. Timestamps are
     #: timezone-aware ``datetime`` objects, everything else ``str``.
-    data: Mapping[str, object] = field(factory=dict, converter=_frozen_mapping, hash=False)
-
-    @property
-    def info(self) -> CodeInfo | None:
-        """The DRS code table's interpretation of ``code``, ``None`` without a code."""
-        return None if self.code is None else explain(self.code)
+    data: Data = field(factory=Data, converter=_data)
+    #: What ``code`` means (``None`` without a code), by the table the response was parsed with.
+    info: CodeInfo | None = field(default=Factory(_sub_info, takes_self=True))
 
     @property
     def expire_date(self) -> dt.datetime | None:

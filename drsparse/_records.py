@@ -1,4 +1,4 @@
-"""The output stage: responses and errors as JSON records (schema 1).
+"""The record stage: responses and errors as JSON-able records (schema 1).
 
 A record is the contract between drsparse and the scripts downstream (``jq``, a database
 loader): every key is always present, ``null`` where absent, dates are ISO 8601 strings with
@@ -95,12 +95,12 @@ def response_record(response: Response) -> dict[str, Any]:
     }
 
 
-def error_record(error: DrsParseError, source: str | None = None) -> dict[str, Any]:
+def error_record(error: DrsParseError) -> dict[str, Any]:
     """The schema-1 record of an error, in the same stream as the responses."""
     return {
         "type": "error",
         "schema": SCHEMA,
-        "source": error.source if error.source is not None else source,
+        "source": error.source,
         "line": error.line,
         "column": error.column,
         "error": type(error).__name__,

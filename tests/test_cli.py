@@ -25,7 +25,7 @@ from typing import IO, Any
 import pytest
 
 import drsparse
-from drsparse._output import CSV_COLUMNS
+from drsparse._writers import CSV_COLUMNS
 from tests.helpers import ROOT, SAMPLES
 from tests.test_schema import check_records
 
@@ -188,10 +188,19 @@ def test_table_format(mixed: Run) -> None:
     assert done.status == 1
     assert done.err == mixed.err
     head, *lines = done.out.splitlines()
-    assert head.split() == ["SOURCE", "DOMAIN", "CODE", "STATUS", "ATTENTION", "REFERENCE"]
+    assert head.split() == [
+        "SOURCE",
+        "DOMAIN",
+        "CODE",
+        "STATUS",
+        "ATTENTION",
+        "AUTHENTIC",
+        "REFERENCE",
+    ]
     assert len(lines) == len(mixed.records)
     assert re.match(
-        r"samples/knipp/04\S+ +organisierdich\.de +10000 +succeeded \(done\) +23300 ", lines[0]
+        r"samples/knipp/04\S+ +organisierdich\.de +10000 +succeeded \(done\) +23300 +unknown ",
+        lines[0],
     )
     error = next(line for line in lines if " error " in line)
     assert error.startswith("samples/invalid/malformed-line.txt:6:1 ")
@@ -683,3 +692,9 @@ def test_help_has_examples(args: Sequence[str], words: Sequence[str]) -> None:
 def test_version() -> None:
     done = run("--version")
     assert (done.status, done.out) == (0, f"drsparse {drsparse.__version__}\n")
+
+
+def test_the_table_says_when_a_mail_is_not_the_robots() -> None:
+    done = run("parse", "--format", "table", "samples/mail/spoofed-sender.eml")
+    (row,) = done.out.splitlines()[1:]
+    assert "NO (spoofed?)" in row

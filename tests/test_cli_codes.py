@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import drsparse
-from drsparse._codes import table
+from drsparse._codes import DEFAULT_CODES
 from tests.test_codes import AS_DICT_KEYS
 
 KEYS = AS_DICT_KEYS
@@ -118,7 +118,7 @@ def test_codes_text(system: str) -> None:
     assert done.returncode == 0, done.stderr
     head, *rows = done.stdout.splitlines()
     assert head.split() == ["CODE", "CATEGORY", "FLAGS", "EPP", "MSG"]
-    expected = table(system)
+    expected = DEFAULT_CODES.table(system)
     assert [int(row.split()[0]) for row in rows] == [info.code for info in expected]
     # Aligned: the msg column starts at the same place on every line.
     starts = {row.index(info.msg or "") for row, info in zip(rows, expected, strict=True)}
@@ -130,7 +130,7 @@ def test_codes_json(system: str) -> None:
     done = run("codes", "--json", "--system", system)
     assert done.returncode == 0, done.stderr
     rows = records(done.stdout)
-    assert rows == [info.as_dict() for info in table(system)]
+    assert rows == [info.as_dict() for info in DEFAULT_CODES.table(system)]
 
 
 @pytest.mark.parametrize("where", ["before", "after"])

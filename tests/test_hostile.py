@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
 import drsparse
-from drsparse._grammar import build
 from tests.helpers import SAMPLES
+from tests.test_grammar import _build
 
 DOCUMENTED = sorted(SAMPLES.glob("knipp/*.txt"))
 ALL_VALID = sorted([*DOCUMENTED, *SAMPLES.glob("blocks/*.txt")])
@@ -35,9 +35,9 @@ def _outcome(text: str) -> list[drsparse.Response] | drsparse.DrsParseError:
 
 
 @settings(max_examples=150, suppress_health_check=list(HealthCheck), deadline=None)
-@given(from_lark(build(), start="start"))
-def test_texts_generated_from_the_grammar(text: str) -> None:
-    outcome = _outcome(text)
+@given(from_lark(_build(), start="start"))
+def test_texts_generated_from_the_grammar(lines: str) -> None:
+    outcome = _outcome("### DRS Response\n###\n" + lines)
     if isinstance(outcome, list):
         # What the grammar accepts as one block is at most one response.
         assert len(outcome) <= 1

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import attrs
 import pytest
 
 import drsparse
 from drsparse import Contact, Nameserver, Response, Result, SubResult
+from tests.helpers import SAMPLES
 
 HEAD = "### DRS Response\n###\n\n"
 
@@ -223,3 +225,49 @@ def test_errors_are_value_errors_with_positions() -> None:
     error = drsparse.MalformedLineError("bad", line=3, column=4, source="mail.eml")
     assert isinstance(error, ValueError)
     assert str(error) == "mail.eml:3:4: bad"
+
+
+# -- A response is a value ------------------------------------------------------------------
+
+_ALL_SAMPLES = sorted(SAMPLES.glob("knipp/*.txt")) + sorted(SAMPLES.glob("blocks/*.txt"))
+
+
+@pytest.mark.parametrize("path", _ALL_SAMPLES, ids=lambda p: p.stem)
+def test_responses_pickle_and_copy_equal_to_themselves(path: Path) -> None:
+    import copy
+    import pickle
+
+    for response in drsparse.parse_all(path.read_text(encoding="utf-8")):
+        for again in (pickle.loads(pickle.dumps(response)), copy.deepcopy(response)):
+            assert again == response
+            assert again.fields == response.fields
+            assert again.warnings == response.warnings
+            assert again.result.info == response.result.info
+            assert [s.data for s in again.sub_results] == [s.data for s in response.sub_results]
+        assert hash(response) == hash(copy.deepcopy(response))
+
+
+def test_the_interpretation_is_fixed_when_parsed(tmp_path: Path) -> None:
+    table = tmp_path / "codes.tsv"
+    table.write_text(
+        "code\tcategory\tmsg\tdescription\n10370\tpending\tUpdate initiated\t\n", encoding="utf-8"
+    )
+    text = "### DRS Response\n###\nresult.code: 10370\nresult.1.code: 10370\n"
+    shipped = drsparse.parse(text)
+    codes = drsparse.load_codes(table)
+    extended = drsparse.parse(text, codes=codes)
+    # Loading a table changes nothing in a response parsed before.
+    assert not shipped.result.info.known
+    assert shipped.status == "succeeded"
+    assert extended.result.info.known
+    assert extended.sub_results[0].info == extended.result.info
+    assert extended.status == "pending"
+    assert extended != shipped  # the same lines, read with other tables
+    assert drsparse.parse(text) == shipped
+
+
+def test_sub_result_data_is_read_only() -> None:
+    sub = drsparse.SubResult(code=23300, data={"expire.date": "x"})
+    assert sub.data == {"expire.date": "x"}
+    with pytest.raises(TypeError):
+        sub.data["expire.date"] = "y"  # type: ignore[index]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import drsparse
 from drsparse import Contact, Field, Nameserver, Response, Result, SubResult
-from drsparse._build import DATE_KEYS, parse_timestamp
+from drsparse._typed import DATE_KEYS, parse_timestamp
 
 # Values a block can carry as they are: no line break, no blanks at the ends.
 _CHARS = st.characters(exclude_characters="\r\n", exclude_categories=["Cs"])

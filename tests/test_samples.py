@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import drsparse
-from drsparse._build import key_slot
 from drsparse._records import response_record
+from drsparse._typed import key_slot
 from tests.helpers import LINE_ENDINGS, SAMPLES, expect_json, with_line_endings
 
 VALID = sorted([*SAMPLES.glob("knipp/*.txt"), *SAMPLES.glob("blocks/*.txt")])

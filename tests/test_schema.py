@@ -164,11 +164,14 @@ def test_error_records_of_invalid_samples() -> None:
         try:
             drsparse.parse(path.read_text())
         except drsparse.DrsParseError as error:
-            records.append(error_record(error, str(path)))
+            error.source = str(path)
+            records.append(error_record(error))
     assert len(records) == len(INVALID)
     assert any(r["column"] is None for r in records)  # no response: no position
     check_records(records)
-    check_records([error_record(drsparse.UnreadableInputError("cannot read"), "missing.eml")])
+    check_records(
+        [error_record(drsparse.UnreadableInputError("cannot read", source="missing.eml"))]
+    )
 
 
 def test_expected_files_of_the_samples() -> None:
@@ -245,7 +248,7 @@ def test_every_key_is_required(key: str) -> None:
 
 
 def test_error_record_refusals() -> None:
-    good = error_record(drsparse.MalformedLineError("bad", line=3, column=1), "x.eml")
+    good = error_record(drsparse.MalformedLineError("bad", line=3, column=1, source="x.eml"))
     assert not _fails(good)
     assert _fails({**good, "line": 0})
     assert _fails({**good, "error": "bad class"})

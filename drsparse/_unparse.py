@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from drsparse._build import key_slot
 from drsparse._errors import InvalidValueError
 from drsparse._model import Response
+from drsparse._typed import key_slot
 
 __all__ = ["format_response", "format_timestamp"]
 

@@ -1,4 +1,6 @@
-"""The model stage: the lines of one block in, a typed :class:`Response` out.
+"""The typing stage: the pairs of one block in, a typed :class:`Response` out; and the text-level
+API (:func:`parse`, :func:`parse_all`), which puts the text stage (``_text.py``) and this one
+together.
 
 Every pair is kept in ``fields`` as sent. The pairs whose keys the model knows are also routed
 into the typed view; the rest are named in ``warnings``. The order of lines carries no meaning
@@ -11,24 +13,42 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
+from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import (
     DuplicateKeyError,
     InvalidValueError,
     LimitExceededError,
-    MalformedLineError,
     MissingKeyError,
+    NoResponseError,
+    SeveralResponsesError,
 )
-from drsparse._grammar import Pair, Prose
 from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._model import Contact, Field, Nameserver, Origin, Response, Result, SubResult
+from drsparse._model import (
+    Contact,
+    Data,
+    DataValue,
+    Field,
+    Nameserver,
+    Origin,
+    Response,
+    Result,
+    SubResult,
+)
+from drsparse._text import Block, Pair, blocks
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-__all__ = ["DATE_KEYS", "Slot", "build_response", "key_slot", "parse_timestamp"]
+__all__ = [
+    "DATE_KEYS",
+    "Slot",
+    "build_response",
+    "key_slot",
+    "parse",
+    "parse_all",
+    "parse_timestamp",
+    "responses_in",
+]
 
 # The attributes of each group, by the key's remainder after the index.
 _SUB_ATTRS = frozenset({"code", "msg", "section", "key", "value", "line.no"})
@@ -173,7 +193,7 @@ def parse_timestamp(value: str) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC if offset is None else dt.timezone(offset))
 
 
-def _data_value(key: str, pair: Pair, warnings: list[str]) -> object:
+def _data_value(key: str, pair: Pair, warnings: list[str]) -> DataValue:
     value = pair.value
     is_date_key = key in DATE_KEYS
     if not is_date_key and "T" not in value:
@@ -200,64 +220,18 @@ def _data_value(key: str, pair: Pair, warnings: list[str]) -> object:
     return moment
 
 
-def _check_end(lines: Sequence[Pair | Prose], first_line: int) -> list[Pair]:
-    """The pairs of the block, after applying the rule for lines that are not pairs.
-
-    "A line that is none of pair, comment or blank ends the block when no pair follows it
-    (prose after the block); when a pair does follow, it is a malformed line."
-    """
-    pairs: list[Pair] = []
-    first_prose: Prose | None = None
-    for line in lines:
-        if isinstance(line, Prose):
-            first_prose = first_prose or line
-        elif first_prose is not None:
-            raise MalformedLineError(
-                f"malformed line in the block that starts at line {first_line}: "
-                f"{_excerpt(first_prose.text)} is not a 'key: value' pair, a comment or blank, "
-                f"and a pair follows at line {line.line}",
-                line=first_prose.line,
-                column=first_prose.column,
-            )
-        else:
-            pairs.append(line)
-    return pairs
-
-
-def _excerpt(text: str, width: int = 40) -> str:
-    return repr(text if len(text) <= width else text[: width - 3] + "...")
-
-
 def build_response(
-    lines: Sequence[Pair | Prose],
-    first_line: int,
-    limits: Limits,
-    check_msg: Callable[[int, str | None], str | None] | None = None,
-    origin: Origin | None = None,
+    block: Block, limits: Limits, codes: CodeTable, origin: Origin | None = None
 ) -> Response:
-    """Type the lines of one block. ``first_line`` is the header's line, for messages."""
-    pairs = _check_end(lines, first_line)
-    if len(pairs) > limits.max_pairs:
-        raise LimitExceededError(
-            f"the block that starts at line {first_line} has more than {limits.max_pairs} "
-            f"pairs, beyond the limit max_pairs={limits.max_pairs}",
-            line=pairs[limits.max_pairs].line,
-        )
-
-    warnings: list[str] = []
+    """Type the pairs of one block, its codes interpreted with ``codes``."""
+    first_line = block.first_line
+    warnings: list[str] = list(block.warnings)
     fields: list[Field] = []
     first_seen: dict[str, Pair] = {}
     # The known pairs by the kind of their slot, so that each group is built from its own.
     slots: dict[str, list[tuple[Slot, Pair]]] = {}
     unknown: list[Pair] = []
-    for pair in pairs:
-        if pair.length > limits.max_line_length:
-            raise LimitExceededError(
-                f"line of {pair.length} characters, beyond the limit "
-                f"max_line_length={limits.max_line_length}",
-                line=pair.line,
-                column=1,
-            )
+    for pair in block.pairs:
         fields.append(Field(pair.key, pair.value, pair.line))
         earlier = first_seen.get(pair.key)
         if earlier is not None:
@@ -288,16 +262,15 @@ def build_response(
         raise MissingKeyError(
             f"the block that starts at line {first_line} has no result.code", line=first_line
         )
-    msg = _text(top.get("result.msg"))
-    result = Result(_integer(code_pair), msg)
-    if check_msg is not None:
-        _warn_msg(check_msg, result.code, top.get("result.msg"), warnings)
+    code = _integer(code_pair)
+    result = Result(code, _text(top.get("result.msg")), codes.explain(code))
+    _warn_msg(codes, code, top.get("result.msg"), warnings)
 
     return Response(
         result=result,
         reference=_text(top.get("reference")),
         domain=_text(top.get("domain.name")),
-        sub_results=_sub_results(slots, warnings, check_msg),
+        sub_results=_sub_results(slots, warnings, codes),
         nameservers=tuple(
             Nameserver(**{attr: pair.value for attr, pair in group.items()})
             for group in _groups(slots.get("ns", ()), "ns", warnings)
@@ -316,15 +289,10 @@ def _text(pair: Pair | None) -> str | None:
     return None if pair is None else pair.value
 
 
-def _warn_msg(
-    check_msg: Callable[[int, str | None], str | None],
-    code: int,
-    pair: Pair | None,
-    warnings: list[str],
-) -> None:
+def _warn_msg(codes: CodeTable, code: int, pair: Pair | None, warnings: list[str]) -> None:
     if pair is None:
         return
-    warning = check_msg(code, pair.value)
+    warning = codes.check_msg(code, pair.value)
     if warning:
         warnings.append(f"line {pair.line}: {warning}")
 
@@ -341,18 +309,18 @@ def _groups(
 
 
 def _warn_gaps(indexes: list[int], prefix: str, warnings: list[str]) -> None:
+    """A warning for each run of indexes missing before one that is there (they start at 1)."""
     expected = 1
     for n in indexes:
-        if n != expected:
-            missing = f"{expected}" if n == expected + 1 else f"{expected} to {n - 1}"
-            warnings.append(f"{prefix}.{missing} missing: indexes jump from {expected - 1} to {n}")
+        if n == expected + 1:
+            warnings.append(f"{prefix}: index {expected} is missing")
+        elif n > expected:
+            warnings.append(f"{prefix}: indexes {expected} to {n - 1} are missing")
         expected = n + 1
 
 
 def _sub_results(
-    slots: dict[str, list[tuple[Slot, Pair]]],
-    warnings: list[str],
-    check_msg: Callable[[int, str | None], str | None] | None,
+    slots: dict[str, list[tuple[Slot, Pair]]], warnings: list[str], codes: CodeTable
 ) -> tuple[SubResult, ...]:
     plain: dict[int, dict[str, Pair]] = {}
     listed: dict[tuple[int, str], dict[int, Pair]] = {}
@@ -371,8 +339,8 @@ def _sub_results(
     for n in indexes:
         attrs = plain.get(n, {})
         code = _integer(attrs["code"]) if "code" in attrs else None
-        if check_msg is not None and code is not None:
-            _warn_msg(check_msg, code, attrs.get("msg"), warnings)
+        if code is not None:
+            _warn_msg(codes, code, attrs.get("msg"), warnings)
         subs.append(
             SubResult(
                 code=code,
@@ -384,6 +352,7 @@ def _sub_results(
                 keys=_listed(listed.get((n, "keys"), {}), f"result.{n}.key", warnings),
                 values=_listed(listed.get((n, "values"), {}), f"result.{n}.value", warnings),
                 data=_data(data.get(n, {}), n, warnings),
+                info=None if code is None else codes.explain(code),
             )
         )
     return tuple(subs)
@@ -394,9 +363,9 @@ def _listed(items: dict[int, Pair], prefix: str, warnings: list[str]) -> tuple[s
     return tuple(items[m].value for m in sorted(items))
 
 
-def _data(entries: dict[int, dict[str, Pair]], n: int, warnings: list[str]) -> dict[str, object]:
+def _data(entries: dict[int, dict[str, Pair]], n: int, warnings: list[str]) -> Data:
     _warn_gaps(sorted(entries), f"result.{n}.data", warnings)
-    data: dict[str, object] = {}
+    data: dict[str, DataValue] = {}
     for m in sorted(entries):
         entry = entries[m]
         key_pair, value_pair = entry.get("key"), entry.get("value")
@@ -414,4 +383,93 @@ def _data(entries: dict[int, dict[str, Pair]], n: int, warnings: list[str]) -> d
             data[key] = ""
             continue
         data[key] = _data_value(key, value_pair, warnings)
-    return data
+    return Data(data)
+
+
+# -------------------------------------------------------------------------------------------
+# The text-level API
+# -------------------------------------------------------------------------------------------
+
+
+def parse_all(
+    text: str, *, limits: Limits = DEFAULT_LIMITS, codes: CodeTable = DEFAULT_CODES
+) -> list[Response]:
+    """Every response in ``text`` (a message body, a part, a file's text), in order.
+
+    Prose around and between the blocks is fine; a text without any block gives ``[]``.
+    Line and column numbers in errors, warnings and ``fields`` count from the start of
+    ``text``; LF, CRLF and bare CR line endings all count as one line break. Codes are
+    interpreted with ``codes`` (by default the shipped tables).
+
+    Raises :class:`DrsParseError` for the first block that is not a valid response.
+    """
+    _check_arguments("parse_all", text, limits, codes)
+    return responses_in(text, limits, codes)
+
+
+def parse(
+    text: str, *, limits: Limits = DEFAULT_LIMITS, codes: CodeTable = DEFAULT_CODES
+) -> Response:
+    """The one response in ``text``; prose around it is fine.
+
+    Raises :class:`NoResponseError` when there is none, :class:`SeveralResponsesError` when
+    there are several (use :func:`parse_all` for those), and the other :class:`DrsParseError`
+    subclasses when the block is not a valid response. For a whole e-mail (headers, MIME
+    parts, transfer encodings) use :func:`parse_message`.
+    """
+    _check_arguments("parse", text, limits, codes)
+    responses = responses_in(text, limits, codes)
+    if not responses:
+        hint = ""
+        if _MESSAGE_START.match(text):
+            hint = "; the text looks like a whole e-mail: use parse_message() for those"
+        raise NoResponseError(f"no '### DRS Response' block found{hint}")
+    if len(responses) > 1:
+        second = responses[1].fields[0].line if responses[1].fields else None
+        raise SeveralResponsesError(
+            f"{len(responses)} responses found where one was expected; use parse_all()",
+            line=second,
+        )
+    return responses[0]
+
+
+# The start of an e-mail message: header fields (RFC 5322 field names), perhaps after an mbox
+# "From " line, up to one that a robot mail always has.
+_MESSAGE_START = re.compile(
+    r"(?:From [^\n]*\n)?(?:[!-9;-~]+:[^\n]*\n(?:[ \t][^\n]*\n)*)*?"
+    r"(?i:content-type|mime-version|received|from|message-id|date|subject):"
+)
+
+
+def _check_arguments(name: str, text: object, limits: object, codes: object) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"{name}() takes text (str), not {type(text).__name__}")
+    if not isinstance(limits, Limits):
+        raise TypeError(f"{name}() takes limits=Limits(...), not {type(limits).__name__}")
+    if not isinstance(codes, CodeTable):
+        raise TypeError(f"{name}() takes codes=CodeTable, not {type(codes).__name__}")
+
+
+def responses_in(
+    text: str,
+    limits: Limits,
+    codes: CodeTable,
+    origin: Callable[[], Origin] | None = None,
+    *,
+    first_line: int = 1,
+    quoted: bool = False,
+) -> list[Response]:
+    """:func:`parse_all` for the mail stage, which knows where the responses of ``text`` come
+    from before parsing it: each is built once, with its origin.
+
+    ``origin`` is called at the first block, so a text without one (a reply's prose that
+    quotes a block) costs no origin: the message's headers are read for the responses only.
+    ``first_line`` and ``quoted`` are those of :func:`drsparse._text.blocks`.
+    """
+    responses: list[Response] = []
+    where: Origin | None = None
+    for block in blocks(text, limits, first_line=first_line, quoted=quoted):
+        if where is None and origin is not None:
+            where = origin()
+        responses.append(build_response(block, limits, codes, where))
+    return responses
