@@ -1,4 +1,4 @@
-"""How much drsparse costs against what a user would otherwise write (issue 6).
+"""How much drsparse costs against what a user would otherwise write.
 
     .venv/bin/python bench/run.py            # the full run (a few minutes)
     .venv/bin/python bench/run.py --quick    # seconds: what CI runs to keep the harness working
@@ -89,7 +89,7 @@ if TYPE_CHECKING:
 __all__ = ["floor", "floor_block", "main"]
 
 MB = 1_000_000
-# The targets of issue 6.
+# The targets.
 END_TO_END_TARGET = 1.5
 COLD_START_TARGET = 3.0
 MEMORY_TARGET_MB = 150.0
@@ -699,7 +699,7 @@ def measure_memory(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench/run.py",
-        description="Measure drsparse against the stdlib floor (issue 6). Never fails on timings.",
+        description="Measure drsparse against the stdlib floor. Never fails on timings.",
     )
     parser.add_argument("--quick", action="store_true", help="seconds, not minutes (CI)")
     parser.add_argument("--seed", type=int, default=2003, help="corpus seed (default: 2003)")

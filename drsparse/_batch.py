@@ -27,6 +27,7 @@ from drsparse._model import Response
 from drsparse._quarantine import NOTE_SUFFIX
 
 if TYPE_CHECKING:
+    import multiprocessing.context
     from concurrent.futures import Future
 
 __all__ = ["IN_FLIGHT", "Options", "Parsed", "parse_item", "parse_items"]
@@ -140,26 +141,85 @@ def _pooled(
     """The messages of ``items`` parsed by ``jobs`` processes, in the order of ``items``.
 
     Not ``executor.map``: it submits the whole iterable at once, which would read every
-    message of an archive into memory before the first result comes back. Here a message is
-    submitted only while fewer than ``IN_FLIGHT * jobs`` wait; results are handed on as soon
-    as the oldest is done, so that a slow input does not hold back the records of messages
-    parsed already.
+    message of an archive into memory before the first result comes back. Here a thread
+    reads the messages while fewer than ``IN_FLIGHT * jobs`` wait, and each result is handed
+    on as soon as it and all before it are in: a slow input (a mailbox still being written
+    into a pipe) does not hold back the records of messages parsed already.
     """
+    import queue
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
+    # One queue for both kinds of news: a message read, or a result come in.
+    news: queue.SimpleQueue[object] = queue.SimpleQueue()
+    room = threading.Semaphore(IN_FLIGHT * jobs)
+    stopped = threading.Event()
+
+    def read() -> None:
+        try:
+            for item in items:
+                room.acquire()
+                if stopped.is_set():
+                    return
+                news.put(item)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            news.put(_Failed(exc))
+        news.put(_END)
+
+    # A daemon: reading may block on a pipe that the main thread has stopped waiting for.
+    threading.Thread(target=read, name="drsparse-reader", daemon=True).start()
     window: deque[tuple[MailItem, Future[Parsed] | None]] = deque()
-    pool = ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(options,))
+    pool = ProcessPoolExecutor(
+        jobs, mp_context=_context(), initializer=_start_worker, initargs=(options,)
+    )
     try:
-        for item in items:
-            future = None if item.data is None else pool.submit(_work, item.source, item.data)
-            window.append((item, future))
-            while window and (len(window) >= IN_FLIGHT * jobs or _done(window[0][1])):
-                yield _collect(*window.popleft(), options)
-        while window:
-            yield _collect(*window.popleft(), options)
+        ended = False
+        while not ended or window:
+            while window and (ended or _done(window[0][1])):
+                item, future = window.popleft()
+                room.release()
+                yield _collect(item, future, options)
+            if ended:
+                continue
+            event = news.get()
+            if event is _END:
+                ended = True
+            elif isinstance(event, _Failed):
+                raise event.exc
+            elif isinstance(event, MailItem):
+                future = None
+                if event.data is not None:
+                    future = pool.submit(_work, event.source, event.data)
+                    future.add_done_callback(lambda _: news.put(None))
+                window.append((event, future))
     finally:
         # Also when the consumer stops early (a closed pipe, Ctrl-C): drop what waits.
+        stopped.set()
+        room.release()
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+_END = object()
+
+
+class _Failed(NamedTuple):
+    """The reading thread met an exception (a bug): the main thread raises it."""
+
+    exc: BaseException
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a server process that runs no other thread.
+
+    A plain fork copies the reading thread's lock on standard input in whatever state it is:
+    a worker that then closes its standard input, as multiprocessing's do, waits forever.
+    The server imports the parser once, so that each worker starts with it loaded.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["drsparse._mail", "drsparse._text", "drsparse._drs_parser"])
+    return context
 
 
 def _done(future: Future[Parsed] | None) -> bool:

@@ -24,7 +24,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from attrs import frozen
@@ -209,13 +209,23 @@ def _stream(
     handle: IO[bytes], source: str, limits: Limits, *, size: int | None
 ) -> Iterator[MailItem]:
     """The messages of an open file or pipe: an mbox if its first line says so, else one."""
+    # read1 returns what a pipe holds now, where read would wait for a whole chunk: a message
+    # of an mbox written slowly into a pipe is parsed (and its records written) as soon as the
+    # next one starts, not when 64 KB have come together.
+    read = getattr(handle, "read1", handle.read)
     try:
-        first = handle.read(_CHUNK)
+        first = read(_CHUNK)
+        # The first line whole (or a chunk of it), to tell an mbox.
+        while first and b"\n" not in first and len(first) < _CHUNK:
+            more = read(_CHUNK - len(first))
+            if not more:
+                break
+            first += more
     except OSError as exc:
         yield _unreadable(source, exc)
         return
     if _FROM_.match(first):
-        yield from _mbox(_lines(handle, first), source, limits)
+        yield from _mbox(_lines(read, first), source, limits)
         return
     if size is not None and size > limits.max_message_bytes:
         yield MailItem(source, error=_too_large(source, size, limits))
@@ -239,7 +249,7 @@ def _too_large(source: str, size: int | None, limits: Limits) -> LimitExceededEr
     )
 
 
-def _lines(handle: IO[bytes], first: bytes) -> Iterator[bytes]:
+def _lines(read: Callable[[int], bytes], first: bytes) -> Iterator[bytes]:
     """The lines of a stream with their line breaks (LF, CRLF or bare CR), read in chunks.
 
     A line longer than a chunk comes in pieces of a chunk or more, so that one endless line
@@ -262,7 +272,7 @@ def _lines(handle: IO[bytes], first: bytes) -> Iterator[bytes]:
             cut = len(pending) - pending.endswith(b"\r")
             yield pending[:cut]
             pending = pending[cut:]
-        chunk = handle.read(_CHUNK)
+        chunk = read(_CHUNK)
     if pending:
         yield pending
 

@@ -698,3 +698,31 @@ def test_the_table_says_when_a_mail_is_not_the_robots() -> None:
     done = run("parse", "--format", "table", "samples/mail/spoofed-sender.eml")
     (row,) = done.out.splitlines()[1:]
     assert "NO (spoofed?)" in row
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_records_come_as_the_messages_are_parsed(jobs: str) -> None:
+    # A slow pipe (a mailbox being written): the first message's record is out while the
+    # writer has not finished, as soon as the next message begins.
+    message = (SAMPLES / "mail" / "plain-single.eml").read_bytes()
+    envelope = b"From robot@knipp.de Wed Oct 23 15:31:09 2024\n"
+    with subprocess.Popen(
+        [sys.executable, "-m", "drsparse", "parse", "--jobs", jobs],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    ) as process:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            process.stdin.write(envelope + message + b"\n" + envelope)
+            process.stdin.flush()
+            first = json.loads(process.stdout.readline())  # waits until the record is out
+            assert first["source"] == "-#1"
+            process.stdin.write(message)
+            process.stdin.close()
+            second = json.loads(process.stdout.readline())
+            assert second["source"] == "-#2"
+            assert process.wait(timeout=60) == 0
+        finally:
+            process.kill()

@@ -1,4 +1,4 @@
-"""The code tables and their interpretation (issue 3).
+"""The code tables and their interpretation.
 
 The expectations come from the seed documents themselves, parsed here, so that every numbered
 code of each document is checked, not a hand-copied list of them.
@@ -86,7 +86,7 @@ RFC_EPP = _rfc_epp()
 NOMINET_EPP = _nominet_epp()
 OPENSRS = _opensrs()
 
-# The flags the issue names, per system; every other code of the tables has them False.
+# The flags each system documents; every other code of the tables has them False.
 PENDING = {"drs": {10310, 10320, 10360}, "epp": {1001}, "opensrs": {250}}
 RETRYABLE = {
     "drs": set(),
