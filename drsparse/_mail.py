@@ -324,7 +324,7 @@ class _Reader:
             for first_line, copy in quoted_copies(text):
                 found += self._parse(copy, where, bare=bare, first_line=first_line)
             # Quoted copies and fresh responses come out in the order of their lines.
-            found.sort(key=lambda response: response.fields[0].line if response.fields else 0)
+            found.sort(key=lambda response: response.fields[0].line)
         if warnings:
             extra = tuple(warnings)
             found = [evolve(response, warnings=response.warnings + extra) for response in found]

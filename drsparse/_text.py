@@ -19,6 +19,7 @@ the text; nothing of lark leaves this module. The pairs become a typed response 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -118,36 +119,23 @@ def blocks(
     # A byte-order mark is invisible in an editor but would hide a header on the first line.
     bom = text.startswith("\ufeff")
     text = normalize_newlines(text[1:] if bom else text)
-    notes = ("a byte-order mark before line 1 was ignored (columns of line 1 count without it)",)
+    warnings = (_BOM_NOTE,) if bom else ()
     header: re.Match[str] | None = None
     line = first_line
     counted_to = 0
-    for match in _BOUNDARY.finditer(text):
+    # Each block ends at the next boundary line, or (None) at the end of the text.
+    for match in itertools.chain(_BOUNDARY.finditer(text), (None,)):
+        end = len(text) if match is None else match.start()
         if header is not None:
-            yield _block(
-                text,
-                header,
-                match.start(),
-                line,
-                limits=limits,
-                quoted=quoted,
-                warnings=notes if bom else (),
-            )
-            header, bom = None, False
-        if match.group("header") is not None:
-            line += text.count("\n", counted_to, match.start())
-            counted_to = match.start()
+            yield _block(text, header, end, line, limits=limits, quoted=quoted, warnings=warnings)
+            header, warnings = None, ()
+        if match is not None and match.group("header") is not None:
+            line += text.count("\n", counted_to, end)
+            counted_to = end
             header = match
-    if header is not None:
-        yield _block(
-            text,
-            header,
-            len(text),
-            line,
-            limits=limits,
-            quoted=quoted,
-            warnings=notes if bom else (),
-        )
+
+
+_BOM_NOTE = "a byte-order mark before line 1 was ignored (columns of line 1 count without it)"
 
 
 def _block(
