@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -201,3 +202,23 @@ def test_console_script() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("DRS 10000  Command completed successfully")
+
+
+def test_explain_wraps_long_texts_at_the_terminal_width() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "drsparse", "explain", "350", "--system", "opensrs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": "60"},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) > 6  # the title and the meaning need more than a line each
+    assert all(len(line) <= 60 for line in lines), lines
+    # Continuation lines stand under the text, not under the labels.
+    labels = [line for line in lines[1:] if re.match(r"  [A-Za-z]+: ", line)]
+    assert len(labels) == 5
+    assert all(line.startswith(" " * 16) for line in lines[1:] if line not in labels)
+    assert "100 commands" in " ".join(line.strip() for line in lines)
