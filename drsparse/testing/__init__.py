@@ -24,28 +24,31 @@ Everything is deterministic: what varies is drawn from the ``random.Random`` (or
 pass, never from the global generator, so the same seed gives the same bytes.
 """
 
-from drsparse.testing._flows import FLOWS, Flow, conversation
-from drsparse.testing._foreign import FOREIGN, Foreign, foreign_mail
-from drsparse.testing._mailboxes import write_maildir, write_mbox
-from drsparse.testing._mails import (
-    AUTHS,
-    DEFAULT_DATE,
-    SHAPES,
-    Auth,
-    Mail,
-    Shape,
-    make_mail,
-    robot_mail,
-)
-from drsparse.testing._portfolio import mail_stream, portfolio
-from drsparse.testing._responses import (
-    DOCUMENTED,
-    block,
-    documented,
-    not_delegated,
-    outgoing_deadline,
-    response,
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drsparse.testing._flows import FLOWS, Flow, conversation
+    from drsparse.testing._foreign import FOREIGN, Foreign, foreign_mail
+    from drsparse.testing._mailboxes import write_maildir, write_mbox
+    from drsparse.testing._mails import (
+        AUTHS,
+        DEFAULT_DATE,
+        SHAPES,
+        Auth,
+        Mail,
+        Shape,
+        make_mail,
+        robot_mail,
+    )
+    from drsparse.testing._portfolio import mail_stream, portfolio
+    from drsparse.testing._responses import (
+        DOCUMENTED,
+        block,
+        documented,
+        not_delegated,
+        outgoing_deadline,
+        response,
+    )
 
 __all__ = [
     "AUTHS",
@@ -73,3 +76,36 @@ __all__ = [
     "write_maildir",
     "write_mbox",
 ]
+
+# The names are imported at their first use (PEP 562): the ``drsparse`` command registers
+# ``drsparse sample`` from ``drsparse.testing._cli`` at every start, and a mail pipe that
+# starts once per e-mail must not pay for the fake robot it does not run.
+_MODULES = {
+    **dict.fromkeys(("FLOWS", "Flow", "conversation"), "_flows"),
+    **dict.fromkeys(("FOREIGN", "Foreign", "foreign_mail"), "_foreign"),
+    **dict.fromkeys(("write_maildir", "write_mbox"), "_mailboxes"),
+    **dict.fromkeys(
+        ("AUTHS", "DEFAULT_DATE", "SHAPES", "Auth", "Mail", "Shape", "make_mail", "robot_mail"),
+        "_mails",
+    ),
+    **dict.fromkeys(("mail_stream", "portfolio"), "_portfolio"),
+    **dict.fromkeys(
+        ("DOCUMENTED", "block", "documented", "not_delegated", "outgoing_deadline", "response"),
+        "_responses",
+    ),
+}
+
+if not TYPE_CHECKING:  # type checkers see the imports above
+
+    def __getattr__(name: str) -> object:
+        module = _MODULES.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

@@ -84,7 +84,8 @@ def conversation(
     ``start`` is when the application reached the robot (for an outgoing transfer, when the
     registry told it); the mails follow at the flow's realistic delays, drawn from ``rnd``.
     ``reference`` defaults to one the robot would make from ``start``; outgoing transfers are
-    unrequested and carry none. Each mail's ``scenario`` is ``flow``.
+    unrequested and carry none (giving one is a ``ValueError``). Each mail's ``scenario`` is
+    ``flow``.
     """
     if flow not in FLOWS:
         raise ValueError(f"flow must be one of {', '.join(FLOWS)}; not {flow!r}")
@@ -92,7 +93,10 @@ def conversation(
         raise ValueError(f"domain must be a domain name, not {domain!r}")
     start = mime.checked_date(start, "start")
     rnd = mime.random_from(rnd)
-    if reference is None and not flow.startswith("transfer-out"):
+    if flow.startswith("transfer-out"):
+        if reference is not None:
+            raise ValueError(f"reference: {flow} is unrequested, the robot sends no reference")
+    elif reference is None:
         reference = _values.reference(rnd, _values.berlin(start))
     steps = _steps(flow, domain, reference, start, rnd)
     return [

@@ -48,7 +48,7 @@ def foreign_mail(
     message_id = mime.message_id(rnd, date, f"mail.{kind}.example", kind)
     builder = {"newsletter": _newsletter, "bounce": _bounce, "personal": _personal}[kind]
     data = builder(rnd, date, message_id, to, reseller)
-    return Mail(data, date, message_id, kind)
+    return Mail(data, date.replace(microsecond=0), message_id, kind)
 
 
 def _newsletter(

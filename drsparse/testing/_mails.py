@@ -191,7 +191,8 @@ def make_mail(
             data = _reply(envelope, first, text, original)
     else:
         data = _robot_message(envelope, first, text, shape)
-    return Mail(data, date, message_id, shape, tuple(responses), auth)
+    # The Date header has no fraction of a second.
+    return Mail(data, date.replace(microsecond=0), message_id, shape, tuple(responses), auth)
 
 
 class _Envelope(NamedTuple):
