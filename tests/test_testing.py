@@ -167,6 +167,8 @@ def test_the_blocks_of_several_responses_follow_each_other() -> None:
         (lambda: KIT.outgoing_deadline("2025-01-01"), TypeError),
         (lambda: KIT.response("10000"), TypeError),
         (lambda: KIT.response(123456), ValueError),
+        (lambda: KIT.response(10000, domain="a.de "), ValueError),
+        (lambda: KIT.response(10000, msg="two\nlines"), ValueError),
         (KIT.block, ValueError),
         (lambda: KIT.block("### DRS Response"), TypeError),
     ],
@@ -669,6 +671,11 @@ def test_the_kit_works_without_hypothesis() -> None:
     assert "pip install 'drsparse[testing]'" in out[1]
 
 
+def test_a_mail_shows_its_size_not_its_bytes() -> None:
+    mail = testing.make_mail(ASKED)
+    assert f"data=<{len(mail.data)} bytes>" in repr(mail)
+
+
 def test_the_public_names_are_there() -> None:
     assert set(dir(testing)) >= set(testing.__all__)
     for name in testing.__all__:
@@ -683,6 +690,12 @@ def test_the_readme_example_passes(tmp_path: Path) -> None:
     (code,) = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
     assert len(code.splitlines()) <= 40
     (tmp_path / "test_robot_mail.py").write_text(code)
+    # Fewer examples than Hypothesis's hundred: the point is that the example runs.
+    (tmp_path / "conftest.py").write_text(
+        "from hypothesis import settings\n"
+        "settings.register_profile('readme', max_examples=15)\n"
+        "settings.load_profile('readme')\n"
+    )
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         capture_output=True,

@@ -51,7 +51,7 @@ def add_sample_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     """Register ``drsparse sample`` on the ``drsparse`` command's subparsers."""
     sample = commands.add_parser(
         "sample",
-        help="write a mailbox of made-up robot mail, to try the other commands on",
+        help="a mailbox of made-up robot mail, to try drsparse on",
         description="Write a Maildir or an mbox of made-up robot mail for N domains, in the "
         "documented flows,\nwith foreign mail between.",
         epilog=_EPILOG,

@@ -32,7 +32,7 @@ import random
 from email.utils import format_datetime
 from typing import Literal, NamedTuple, get_args
 
-from attrs import frozen
+from attrs import field, frozen
 
 from drsparse import Response
 from drsparse.testing import _mime as mime
@@ -60,7 +60,7 @@ SHAPES: tuple[Shape, ...] = get_args(Shape)
 #: The authenticity evidence a robot mail can carry.
 AUTHS: tuple[Auth, ...] = get_args(Auth)
 
-#: The Date of a mail when none is given: that of the robot mail of a known example.
+#: The Date of a mail when none is given: an afternoon in Dortmund, in summer time.
 DEFAULT_DATE = dt.datetime(2024, 10, 23, 14, 2, 16, tzinfo=dt.timezone(dt.timedelta(hours=2)))
 
 ROBOT = "drs@knipp.de"
@@ -90,8 +90,8 @@ class Mail:
     compared with ``==`` (the typed view); ``()`` for foreign mail.
     """
 
-    #: The whole message, LF line endings, as a mailbox stores it.
-    data: bytes
+    #: The whole message, LF line endings, as a mailbox stores it (shown by its size only).
+    data: bytes = field(repr=lambda data: f"<{len(data)} bytes>")
     #: The message's Date header, as a value.
     date: dt.datetime
     message_id: str

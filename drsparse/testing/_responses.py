@@ -74,8 +74,9 @@ def response(
         raise TypeError(f"code must be an int, not {type(code).__name__}")
     if not 0 <= code <= 99999:
         raise ValueError(f"code must be a result code of at most five digits, not {code}")
-    if msg is None:
-        msg = drsparse.explain(code).msg
+    domain = _one_line(domain, "domain")
+    reference = _one_line(reference, "reference")
+    msg = drsparse.explain(code).msg if msg is None else _one_line(msg, "msg")
     return Response(
         Result(code, msg),
         reference=reference,
