@@ -1,5 +1,6 @@
 """A fake DRS robot, for testing the scripts that read its mail.
 
+    >>> import drsparse
     >>> from drsparse import testing
     >>> mail = testing.robot_mail(testing.response(10320, domain="acme.de", reference="ORD-1"))
     >>> [r.result.code for r in drsparse.parse_message(mail)]
