@@ -232,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _code_options(codes)
     codes.set_defaults(run=_cmd_codes)
+    from drsparse.testing._cli import add_sample_command
+
+    add_sample_command(commands)
     return parser
 
 
