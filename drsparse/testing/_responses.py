@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import drsparse
 from drsparse import Contact, Nameserver, Response, Result, SubResult
+from drsparse._model import DataValue
 from drsparse.testing._documented import EXAMPLES
 
 __all__ = [
@@ -93,7 +94,7 @@ def not_delegated(expire_date: dt.datetime, *, domain: str | None = None) -> Sub
     ``expire_date`` is the date by which the name servers must be fixed; the robot names the
     domain in the sub-result's data too.
     """
-    data: dict[str, object] = {"expire.date": _aware(expire_date, "expire_date")}
+    data: dict[str, DataValue] = {"expire.date": _aware(expire_date, "expire_date")}
     if domain is not None:
         data["domain.name"] = domain
     return SubResult(23300, "Object not delegated", data=data)
