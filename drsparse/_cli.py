@@ -45,7 +45,7 @@ EX_DATAERR = 65
 EX_TEMPFAIL = 75
 
 FORMATS = ("jsonl", "json", "csv", "table")
-COMMANDS = ("parse", "scan", "explain", "codes")
+COMMANDS = ("parse", "scan", "explain", "codes", "track", "status", "history", "ledger")
 
 _EPILOG = """\
 examples:
@@ -230,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _code_options(codes)
     codes.set_defaults(run=_cmd_codes)
+    from drsparse.ledger._cli import add_commands  # track, status, history, ledger rebuild
+
+    add_commands(commands)
     return parser
 
 
@@ -255,6 +258,13 @@ def build_mda_parser() -> argparse.ArgumentParser:
     _output_options(parser)
     _reading_options(parser)
     _codes_option(parser)
+    parser.add_argument(
+        "--ledger",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="also record the message in the ledger (default PATH: see drsparse track --help)",
+    )
     parser.set_defaults(codes_main=[], run=_cmd_mda)
     return parser
 
@@ -521,6 +531,10 @@ def _mda(args: argparse.Namespace) -> int:
     status = OK
     if outcome.error is not None:
         status = EX_TEMPFAIL if isinstance(outcome.error, InternalError) else EX_DATAERR
+    elif args.ledger is not None:
+        from drsparse.ledger._cli import record_mda
+
+        status = record_mda(args.ledger, data, options.trust)
     try:
         output = writer(args.format)
         _emit(outcome, output, require_authentic=args.require_authentic, note=_stderr)
