@@ -17,7 +17,8 @@ The rules, from the robot's documented conversations:
 * A request case is keyed by reference and domain (the robot reuses references across
   domains). A pending code (``CodeInfo.pending``) keeps it open; any other code closes it. A
   follow-up whose reference matches no open case joins the one open case of its domain, when
-  there is exactly one, with a note (the ccTLD example sends 10320 with another reference).
+  there is exactly one, with a note (the ccTLD example sends 10320 with another reference);
+  10360 and 10310, always the first answer to an application, never join that way.
 * An outgoing transfer is keyed by domain: 10300 opens it, with the ``deadline`` of its
   sub-result as ``due``; 10302, 10303 or 10304 closes it and clears ``due``.
 * A 23300 sub-result sets ``due`` to its ``expire.date``, kept after the case closes: the
@@ -79,6 +80,8 @@ NOT_DELEGATED = 23300
 # come first: received (10360), then initiated, then the final result.
 _STEP = {10360: 0, 10320: 1, 10310: 1, 10300: 1}
 _FINAL_STEP = 2
+#: The first answer to an application, never a follow-up: they join no case by domain alone.
+_STARTS = frozenset({10360, 10310})
 
 
 def kind_of(code: int) -> Kind:
@@ -374,7 +377,7 @@ def _target(drafts: Sequence[_Draft], event: Event) -> tuple[_Draft | None, str 
     for draft in requests:
         if draft.reference == event.reference and draft.domain == event.domain:
             return draft, None
-    if event.domain is not None:
+    if event.domain is not None and event.code not in _STARTS:
         same_domain = [draft for draft in requests if draft.domain == event.domain]
         if len(same_domain) == 1:
             draft = same_domain[0]
