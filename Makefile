@@ -34,10 +34,12 @@ test: lint
 	$(BIN)/python -m pytest -q
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/redos.py --quick
+	$(BIN)/python bench/ledger.py --quick
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/redos.py
+	$(BIN)/python bench/ledger.py
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -203,7 +203,7 @@ def _domain(text: str) -> str:
     return text
 
 
-_DURATION = re.compile(r"(\d+)([smhdw])")
+_DURATION = r"(\d+)([smhdw])"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -211,9 +211,9 @@ def _duration(text: str) -> dt.timedelta:
     import datetime as dt
 
     spec = text.strip().lower()
-    if not spec or _DURATION.sub("", spec):
+    if not spec or re.sub(_DURATION, "", spec):
         raise argparse.ArgumentTypeError(f"not a duration like 36h or 1d12h: {text!r}")
-    seconds = sum(int(n) * _UNITS[unit] for n, unit in _DURATION.findall(spec))
+    seconds = sum(int(n) * _UNITS[unit] for n, unit in re.findall(_DURATION, spec))
     try:
         return dt.timedelta(seconds=seconds)
     except OverflowError:
