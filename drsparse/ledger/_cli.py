@@ -278,27 +278,37 @@ def _trust(args: argparse.Namespace) -> Trust:
     )
 
 
+class _Tally:
+    """What ``track`` has read so far."""
+
+    __slots__ = ("failed", "read")
+
+    def __init__(self) -> None:
+        self.read = self.failed = 0
+
+
 def _parsed(
-    paths: Sequence[str], trust: Trust, failures: list[str]
+    paths: Sequence[str], trust: Trust, tally: _Tally
 ) -> Iterator[tuple[list[Response], bytes]]:
     """The responses of every message of every path; failures are reported and counted."""
     import drsparse
 
     for path in paths:
         for item in drsparse.read_messages(path):
+            tally.read += 1
             if item.data is None:
-                failures.append(item.source)
+                tally.failed += 1
                 error = item.error
                 _stderr(_printable(str(error) if error else f"{item.source}: cannot be read"))
                 continue
             try:
                 responses = drsparse.parse_message(item.data, source=item.source, trust=trust)
             except drsparse.DrsParseError as exc:
-                failures.append(item.source)
+                tally.failed += 1
                 _stderr(_printable(str(exc)))
                 continue
             except Exception as exc:  # a bug must not end a sweep over years of mail
-                failures.append(item.source)
+                tally.failed += 1
                 _stderr(
                     _printable(
                         f"{item.source}: internal error: {type(exc).__name__}: {exc} "
@@ -336,23 +346,22 @@ def run_track(args: argparse.Namespace) -> int:
     ledger = _open(args, create=True)
     if ledger is None:
         return USAGE_ERROR
-    failures: list[str] = []
-    read = responses = added = 0
+    tally = _Tally()
+    responses = added = 0
     try:
         with ledger:
-            for batch in _batches(_parsed(args.paths, _trust(args), failures)):
-                read += len(batch)
+            for batch in _batches(_parsed(args.paths, _trust(args), tally)):
                 responses += sum(len(found) for found, _ in batch)
                 added += ledger.add_many(batch, batch=len(batch))
     except LedgerError as exc:
         _stderr(f"drsparse: {_printable(str(exc))}")
         return USAGE_ERROR
     print(
-        f"{read} message(s) with responses, {responses} response(s): {added} new, "
-        f"{responses - added} already recorded; {len(failures)} message(s) failed "
+        f"{tally.read} message(s) read, {responses} response(s): {added} new, "
+        f"{responses - added} already recorded; {tally.failed} message(s) failed "
         f"(ledger: {ledger.path})"
     )
-    return FAILED if failures else OK
+    return FAILED if tally.failed else OK
 
 
 def record_mda(ledger_path: str, data: bytes, trust: Trust) -> int:

@@ -534,7 +534,7 @@ def _case_attention(
         if case.due is None:
             return item("outgoing transfer: acknowledge or decline it", None)
         if case.due < as_of:
-            return item("outgoing transfer: the deadline has passed, it goes ahead", case.due)
+            return item("outgoing transfer: the deadline has passed, it is acknowledged", case.due)
         return item("outgoing transfer: acknowledge or decline it before the deadline", case.due)
     if case.due is not None and case.due >= as_of:
         return item("not delegated: fix the name servers before this date", case.due)

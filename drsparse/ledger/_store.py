@@ -550,7 +550,11 @@ class Ledger:
         except (OSError, ValueError) as exc:
             if isinstance(exc, LedgerError):
                 raise
-            message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            message = str(exc)
+            if isinstance(exc, OSError) and exc.strerror:
+                message = exc.strerror
+                if exc.filename is not None and str(exc.filename) != str(self.path):
+                    message = f"{exc.filename}: {message}"
             raise LedgerError(message, source=str(self.path)) from exc
 
     @contextmanager
@@ -623,6 +627,8 @@ class Ledger:
                 event = Event.from_response(response, message=message, index=index)
                 rows.append((event, _event_row(event, response, recorded, seen)))
         added: dict[str, list[Event]] = {}
+        if not rows:  # nothing to record: no need to take the write lock
+            return 0
         with self._write() as db:
             # The events already kept in each partition, read before any is added: the new
             # ones are known here, and a new partition needs no old cases deleted.
@@ -755,9 +761,22 @@ class Ledger:
             )
         return sorted((_event(row) for row in rows), key=event_order)
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: what several queries read was all there at one moment."""
+        db = self._db_()
+        with self._errors():
+            db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
+
     def state(self) -> State:
         """Every case and suspect as kept: what :func:`fold` gives for all recorded events."""
-        return State(tuple(self.cases()), tuple(self.suspects()))
+        with self._snapshot():
+            return State(tuple(self.cases()), tuple(self.suspects()))
 
     def status(
         self,
@@ -774,16 +793,17 @@ class Ledger:
         moment = dt.datetime.now(dt.UTC) if as_of is None else as_of
         if moment.tzinfo is None:
             raise ValueError("as_of must be an aware datetime (with a time zone)")
-        if include_closed:
-            cases = self.cases()
-        else:
-            # The cases that can need attention: open ones, and those still due (23300).
-            cases = self._cases(
-                f"SELECT {_CASE_COLUMNS} FROM cases WHERE open UNION "
-                f"SELECT {_CASE_COLUMNS} FROM cases WHERE due >= ?",
-                (_text_time(moment),),
-            )
-        state = State(tuple(cases), tuple(self.suspects()))
+        with self._snapshot():
+            if include_closed:
+                cases = self.cases()
+            else:
+                # The cases that can need attention: open ones, and those still due (23300).
+                cases = self._cases(
+                    f"SELECT {_CASE_COLUMNS} FROM cases WHERE open UNION "
+                    f"SELECT {_CASE_COLUMNS} FROM cases WHERE due >= ?",
+                    (_text_time(moment),),
+                )
+            state = State(tuple(cases), tuple(self.suspects()))
         return status(
             state, as_of=moment, pending_after=pending_after, include_closed=include_closed
         )
