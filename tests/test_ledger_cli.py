@@ -281,3 +281,12 @@ def test_a_malformed_message_is_not_recorded(tmp_path: Path) -> None:
     result = run("--mda", "--ledger", path, stdin=broken)
     assert result.status == 65
     assert not path.exists()
+
+
+def test_a_code_table_of_ones_own_is_refused_not_ignored(ledger: Path, mbox: Path) -> None:
+    table = ledger.parent / "codes.tsv"
+    table.write_text("")
+    result = run("--codes", table, "track", "--ledger", ledger, mbox)
+    assert result.status == 2
+    assert "--codes is not supported" in result.err
+    assert not ledger.exists()

@@ -245,6 +245,11 @@ def _open(args: argparse.Namespace, *, create: bool, durable: bool = False) -> L
     """The ledger named by ``--ledger`` (or the default); ``None``, reported, when it cannot be."""
     from drsparse.ledger import Ledger, LedgerError, default_path
 
+    if getattr(args, "codes_main", None):
+        # Recording reads the code table (is a code pending?); a table of the user's own is
+        # not supported here yet, and ignoring it silently would record other cases.
+        _stderr("drsparse: --codes is not supported by the ledger's commands")
+        return None
     path = args.ledger or default_path()
     if not create:
         import os

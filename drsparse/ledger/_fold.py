@@ -1,5 +1,8 @@
 """The ledger's fold: events in, cases out. Pure: no I/O, no clock, no global state.
 
+(:meth:`Event.from_response` reads the code table once, as it makes the event: whether a
+code is pending is then part of the event, and :func:`fold` reads nothing else.)
+
 An :class:`Event` is one response as the ledger sees it: what was decided (the code, the
 reference, the domain, the dates to act by) and where it came from (the message's time and
 identity). :func:`fold` turns any collection of events into a :class:`State`: the cases of the
