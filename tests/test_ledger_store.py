@@ -269,6 +269,10 @@ def test_rebuild_derives_everything_again_from_the_records(tmp_path: Path) -> No
     db.close()
     with Ledger(path) as ledger:
         assert ledger.state() != expected
+        # The records are read a chunk at a time: every one, once, in the order given.
+        assert [row[0] for row in ledger._all_records(chunk=3)] == list(
+            range(1, len(PORTFOLIO) + 1)
+        )
         assert ledger.rebuild() == len(expected.cases)
         assert ledger.state() == expected
         assert ledger.state() == fold(pure_events(PORTFOLIO))

@@ -504,10 +504,14 @@ class Ledger:
             # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE
             # itself, so that two writers never deadlock upgrading a read lock.
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._retry(lambda: self._db_().execute("PRAGMA journal_mode = WAL").fetchone())
-            self._db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-            self._open()
+            try:
+                self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                self._retry(lambda: self._db_().execute("PRAGMA journal_mode = WAL").fetchone())
+                self._db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+                self._open()
+            except BaseException:
+                self.close()
+                raise
 
     def _db_(self) -> sqlite3.Connection:
         if self._db is None:
@@ -548,7 +552,7 @@ class Ledger:
                 message = "not a drsparse ledger (not an SQLite database)"
             raise LedgerError(message, source=str(self.path)) from exc
         except (OSError, ValueError) as exc:
-            if isinstance(exc, LedgerError):
+            if isinstance(exc, DrsParseError):  # ours, or the caller's: already says where
                 raise
             message = str(exc)
             if isinstance(exc, OSError) and exc.strerror:
@@ -680,13 +684,11 @@ class Ledger:
         """Derive every event again from its stored record, then every case; return the cases.
 
         For after an upgrade of drsparse or a change of the code table: the records are read
-        by today's parser and table. Identities stay as recorded. One transaction.
+        by today's parser and table. Identities stay as recorded. One transaction: other
+        writers wait for it (a mail delivery that waits beyond its timeout is retried later).
         """
         with self._errors(), self._write() as db:
-            rows = db.execute(
-                "SELECT id, key, record, date, sender, subject FROM events"
-            ).fetchall()
-            for seq, key, text, date, sender, subject in rows:
+            for seq, key, text, date, sender, subject in self._all_records():
                 record = json.loads(text)
                 origin = Origin(
                     source=record["source"],
@@ -711,6 +713,24 @@ class Ledger:
                     ),
                 )
             return self._refold_all()
+
+    def _all_records(self, chunk: int = 1000) -> Iterator[tuple[Any, ...]]:
+        # A chunk at a time: the records of a big ledger do not fit in memory at once.
+        last = 0
+        while True:
+            rows = (
+                self._db_()
+                .execute(
+                    "SELECT id, key, record, date, sender, subject FROM events "
+                    "WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, chunk),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
 
     # ---------------------------------------------------------------------------------------
     # Reading
