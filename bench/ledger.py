@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
     args = parser.parse_args(argv)
-    mbox_bytes, rounds = (300_000, 1) if args.quick else (8_000_000, 5)
+    mbox_bytes, rounds = (300_000, 3) if args.quick else (8_000_000, 5)
     events = 20_000 if args.quick else 1_000_000
     with tempfile.TemporaryDirectory(prefix="drsparse-ledger-bench-") as name:
         folder = Path(name)

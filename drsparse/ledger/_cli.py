@@ -241,7 +241,7 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in text)
 
 
-def _open(args: argparse.Namespace, *, create: bool, durable: bool = False) -> Ledger | None:
+def _open(args: argparse.Namespace, *, create: bool) -> Ledger | None:
     """The ledger named by ``--ledger`` (or the default); ``None``, reported, when it cannot be."""
     from drsparse.ledger import Ledger, LedgerError, default_path
 
@@ -261,7 +261,7 @@ def _open(args: argparse.Namespace, *, create: bool, durable: bool = False) -> L
             )
             return None
     try:
-        return Ledger(path, durable=durable)
+        return Ledger(path)
     except LedgerError as exc:
         _stderr(f"drsparse: {_printable(str(exc))}")
         return None
