@@ -47,7 +47,17 @@ EX_DATAERR = 65
 EX_TEMPFAIL = 75
 
 FORMATS = ("jsonl", "json", "csv", "table")
-COMMANDS = ("parse", "scan", "explain", "codes")
+COMMANDS = (
+    "parse",
+    "scan",
+    "explain",
+    "codes",
+    "track",
+    "status",
+    "history",
+    "ledger",
+    "sample",
+)
 
 _EPILOG = """\
 examples:
@@ -232,8 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _code_options(codes)
     codes.set_defaults(run=_cmd_codes)
+    from drsparse.ledger._cli import add_commands  # track, status, history, ledger rebuild
     from drsparse.testing._cli import add_sample_command
 
+    add_commands(commands)
     add_sample_command(commands)
     return parser
 
@@ -260,6 +272,13 @@ def build_mda_parser() -> argparse.ArgumentParser:
     _output_options(parser)
     _reading_options(parser)
     _codes_option(parser)
+    parser.add_argument(
+        "--ledger",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="also record the message in the ledger (default PATH: see drsparse track --help)",
+    )
     parser.set_defaults(codes_main=[], run=_cmd_mda)
     return parser
 
@@ -528,6 +547,10 @@ def _mda(args: argparse.Namespace) -> int:
     status = OK
     if not isinstance(parsed, list):
         status = EX_TEMPFAIL if isinstance(parsed, InternalError) else EX_DATAERR
+    elif args.ledger is not None:
+        from drsparse.ledger._cli import record_mda
+
+        status = record_mda(args.ledger, data, options.trust)
     try:
         output = writer(args.format)
         _emit("-", parsed, output, require_authentic=args.require_authentic, note=_stderr)

@@ -1,0 +1,292 @@
+"""``drsparse track``, ``status``, ``history``, ``ledger rebuild`` and ``--mda --ledger``.
+
+The real command in a subprocess, on real mailboxes (an mbox and a Maildir written in
+tmp_path) and a real ledger file; the ledger is named by ``--ledger`` or ``DRSPARSE_LEDGER``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import mailbox
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drsparse.ledger import Ledger, fold
+from tests.helpers import ROOT
+from tests.test_ledger_fold import FLOWS, PORTFOLIO, block, day, mail
+
+CASE_KEYS = {"kind", "reference", "domain", "open", "final_code", "codes", "due", "suspect"}
+ATTENTION_KEYS = {"domain", "reference", "code", "due", "reason"}
+
+
+class Run:
+    def __init__(self, done: subprocess.CompletedProcess[bytes]) -> None:
+        self.status = done.returncode
+        self.out = done.stdout.decode("utf-8")
+        self.err = done.stderr.decode("utf-8")
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run(*args: str | Path, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Run:
+    done = subprocess.run(
+        [sys.executable, "-m", "drsparse", *map(str, args)],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    return Run(done)
+
+
+def write_mbox(path: Path, messages: list[bytes]) -> Path:
+    box = mailbox.mbox(path)
+    try:
+        for data in messages:
+            box.add(data)
+    finally:
+        box.close()
+    return path
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.sqlite3"
+
+
+@pytest.fixture
+def mbox(tmp_path: Path) -> Path:
+    return write_mbox(tmp_path / "robot.mbox", PORTFOLIO)
+
+
+def test_track_twice_records_once(ledger: Path, mbox: Path) -> None:
+    first = run("track", "--ledger", ledger, mbox)
+    assert first.status == 0, first.err
+    assert f"{len(PORTFOLIO)} new" in first.out
+    before = run("status", "--ledger", ledger, "--all", "--json", "--as-of", "2003-11-10")
+    second = run("track", "--ledger", ledger, mbox)
+    assert second.status == 0, second.err
+    assert "0 new" in second.out
+    assert f"{len(PORTFOLIO)} already recorded" in second.out
+    after = run("status", "--ledger", ledger, "--all", "--json", "--as-of", "2003-11-10")
+    assert after.json() == before.json()
+    with Ledger(ledger) as kept:
+        assert len(kept) == len(PORTFOLIO)
+
+
+def test_track_reads_a_maildir_and_goes_on_after_a_bad_message(tmp_path: Path) -> None:
+    maildir = mailbox.Maildir(tmp_path / "Maildir")
+    for data in FLOWS["de-registration"]:
+        maildir.add(data)
+    broken = block("11-").replace("result.code: 10000", "result.code: 1OOOO")
+    maildir.add(mail(broken, day(3, 16), "broken"))
+    path = tmp_path / "l.sqlite3"
+    result = run("track", "--ledger", path, tmp_path / "Maildir")
+    assert result.status == 1
+    # SOURCE:LINE:COLUMN: message, and the run went on.
+    (line,) = result.err.splitlines()
+    source, line_no, column, message = line.split(":", 3)
+    assert source.startswith(str(tmp_path / "Maildir"))
+    assert int(line_no) > 0
+    assert int(column) > 0
+    assert "result.code" in message
+    with Ledger(path) as kept:
+        assert [case.codes for case in kept.cases()] == [(10320, 10000)]
+
+
+def test_status_json_contract(ledger: Path, mbox: Path) -> None:
+    forged = mail(block("16-").replace("acme.com", "bigbank.com"), day(9, 12), "f", dkim="fail")
+    spoof = write_mbox(ledger.parent / "spoof.mbox", [forged])
+    assert run("track", "--ledger", ledger, mbox, spoof).status == 0
+    result = run("status", "--ledger", ledger, "--json", "--as-of", "2003-11-20T00:00:00+00:00")
+    assert result.status == 0, result.err
+    document = result.json()
+    assert set(document) == {"cases", "attention"}
+    for case in document["cases"]:
+        assert set(case) == CASE_KEYS
+        assert case["open"] is True  # without --all, open cases only
+        assert case["final_code"] is None
+        assert all(isinstance(code, int) for code in case["codes"])
+    assert sorted((c["kind"], c["domain"], c["codes"]) for c in document["cases"]) == [
+        ("registration", "wait.de", [10320]),
+        ("transfer-out", "acme.com", [10300]),
+    ]
+    (transfer,) = [c for c in document["cases"] if c["kind"] == "transfer-out"]
+    assert transfer["due"] == "2003-11-04T11:10:24.546000+00:00"
+    assert dt.datetime.fromisoformat(transfer["due"]).utcoffset() == dt.timedelta(0)
+    assert transfer["reference"] is None
+    assert transfer["suspect"] is False
+
+    items = document["attention"]
+    assert all(set(item) >= ATTENTION_KEYS for item in items)
+    assert [(item["domain"], item["code"]) for item in items] == [
+        ("acme.com", 10300),  # the deadline passed on Nov 4
+        ("organisierdich.de", 10000),  # to delegate before Nov 28
+        ("bigbank.com", 10303),  # not authentic
+        ("wait.de", 10320),  # pending since Nov 9 (the default is 3 days)
+    ]
+    assert items[1]["due"] == "2003-11-28T23:00:00+00:00"
+    assert items[2]["due"] is None
+    assert "not authentic" in items[2]["reason"]
+
+    everything = run("status", "--ledger", ledger, "--json", "--all", "--as-of", "2003-11-20")
+    cases = everything.json()["cases"]
+    assert len(cases) == 10
+    closed = [c for c in cases if not c["open"]]
+    assert all(c["final_code"] == c["codes"][-1] for c in closed)
+    (delegate,) = [c for c in cases if c["domain"] == "organisierdich.de"]
+    assert (delegate["open"], delegate["due"]) == (False, "2003-11-28T23:00:00+00:00")
+
+
+def test_status_pending_after(ledger: Path, mbox: Path) -> None:
+    run("track", "--ledger", ledger, mbox)
+
+    def pending(*args: str) -> list[str]:
+        result = run("status", "--ledger", ledger, "--json", "--as-of", "2003-11-12", *args)
+        assert result.status == 0, result.err
+        return [item["domain"] for item in result.json()["attention"] if item["code"] == 10320]
+
+    assert pending() == []  # 10320 of Nov 9, 08:00 UTC: not yet three days
+    assert pending("--pending-after", "2d") == ["wait.de"]
+    assert pending("--pending-after", "2d16h") == ["wait.de"]  # exactly then
+    assert pending("--pending-after", "2d16h1m") == []
+    assert pending("--pending-after", "1w") == []
+    bad = run("status", "--ledger", ledger, "--pending-after", "soon")
+    assert bad.status == 2
+    assert "duration" in bad.err
+
+
+def test_status_for_people(ledger: Path, mbox: Path) -> None:
+    run("track", "--ledger", ledger, mbox)
+    result = run("status", "--ledger", ledger, "--as-of", "2003-11-03")
+    assert result.status == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == "as of 2003-11-03 00:00Z"
+    first = lines.index("NEEDS ATTENTION (2), most urgent first") + 2
+    assert "acme.com" in lines[first]
+    assert "2003-11-04 11:10Z" in lines[first]
+    assert "organisierdich.de" in lines[first + 1]
+    assert any(line.startswith("OPEN CASES (2)") for line in lines)
+
+
+def test_status_of_a_missing_ledger_says_so(tmp_path: Path) -> None:
+    result = run("status", "--ledger", tmp_path / "none.sqlite3")
+    assert result.status == 2
+    assert "no ledger here yet" in result.err
+    assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_history_of_a_domain_and_a_reference(ledger: Path, mbox: Path) -> None:
+    run("track", "--ledger", ledger, mbox)
+    result = run("history", "--ledger", ledger, "acme.com")
+    assert result.status == 0, result.err
+    rows = result.out.splitlines()[1:]
+    assert [row.split()[2] for row in rows] == ["10300", "10302", "10310", "10000", "10300"]
+    assert all(f"{mbox}#" in row for row in rows)  # where each came from
+    times = [" ".join(row.split()[:2]) for row in rows]
+    assert times == sorted(times)
+
+    as_json = run("history", "--ledger", ledger, "--json", "TemplateEMailProcessor-1063716677292")
+    events = [json.loads(line) for line in as_json.out.splitlines()]
+    assert [(e["domain"], e["code"]) for e in events] == [
+        ("acme.de", 10320),
+        ("acme.de", 10000),
+        ("acme.co.uk", 10320),
+        ("wait.de", 10320),
+    ]
+    assert all(e["source"].startswith(f"{mbox}#") for e in events)
+
+    missing = run("history", "--ledger", ledger, "nothing.example")
+    assert missing.status == 1
+    assert "no event" in missing.err
+
+
+def test_ledger_rebuild(ledger: Path, mbox: Path) -> None:
+    run("track", "--ledger", ledger, mbox)
+    before = run("status", "--ledger", ledger, "--json", "--all", "--as-of", "2003-11-10").json()
+    result = run("ledger", "rebuild", "--ledger", ledger)
+    assert result.status == 0, result.err
+    assert f"rebuilt 10 case(s) from {len(PORTFOLIO)} event(s)" in result.out
+    after = run("status", "--ledger", ledger, "--json", "--all", "--as-of", "2003-11-10").json()
+    assert after == before
+
+
+def test_mda_records_the_message_in_the_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "mda.sqlite3"
+    message = FLOWS["transfer-out"][0]
+    first = run("--mda", "--ledger", path, stdin=message)
+    assert first.status == 0, first.err
+    (record,) = [json.loads(line) for line in first.out.splitlines()]  # the records as before
+    assert record["result"]["code"] == 10300
+    again = run("--mda", "--ledger", path, stdin=message)
+    assert again.status == 0
+    with Ledger(path) as kept:
+        assert len(kept) == 1
+        (case,) = kept.cases()
+        assert (case.kind, case.open, case.domain) == ("transfer-out", True, "acme.com")
+
+
+def test_mda_ledger_without_path_uses_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "env.sqlite3"
+    result = run(
+        "--mda", "--ledger", "--format", "jsonl",
+        stdin=FLOWS["de-registration"][0],
+        env={"DRSPARSE_LEDGER": str(path)},
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    with Ledger(path) as kept:
+        assert len(kept) == 1
+
+
+def test_mda_deliveries_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "busy.sqlite3"
+    deliveries = [
+        subprocess.Popen(
+            [sys.executable, "-m", "drsparse", "--mda", "--ledger", str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        for _ in PORTFOLIO
+    ]
+    for delivery, data in zip(deliveries, PORTFOLIO, strict=True):
+        _, err = delivery.communicate(data, timeout=120)
+        assert delivery.returncode == 0, err.decode()
+    with Ledger(path) as kept:
+        assert len(kept) == len(PORTFOLIO)
+        assert kept.state() == fold(kept.events())  # the cases agree with the events
+
+
+def test_mda_cannot_write_the_ledger_so_the_mail_is_deferred(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run("--mda", "--ledger", blocker / "l.sqlite3", stdin=FLOWS["de-registration"][0])
+    assert result.status == 75
+    assert "cannot record the message in the ledger" in result.err
+
+
+def test_a_malformed_message_is_not_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    broken = mail(block("11-").replace("result.code: 10000", "result.code: x"), day(3), "b")
+    result = run("--mda", "--ledger", path, stdin=broken)
+    assert result.status == 65
+    assert not path.exists()
+
+
+def test_a_code_table_of_ones_own_is_refused_not_ignored(ledger: Path, mbox: Path) -> None:
+    table = ledger.parent / "codes.tsv"
+    table.write_text("")
+    result = run("--codes", table, "track", "--ledger", ledger, mbox)
+    assert result.status == 2
+    assert "--codes is not supported" in result.err
+    assert not ledger.exists()
