@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(parse)
     _reading_options(parse)
     _jobs_option(parse)
-    _codes_option(parse)
+    codes_option(parse)
     parse.set_defaults(run=_cmd_parse)
 
     scan = commands.add_parser(
@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _reading_options(scan)
     _jobs_option(scan)
-    _codes_option(scan)
+    codes_option(scan)
     scan.set_defaults(run=_cmd_scan)
 
     explain = commands.add_parser(
@@ -271,7 +271,7 @@ def build_mda_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mda", action="store_true", help=argparse.SUPPRESS)
     _output_options(parser)
     _reading_options(parser)
-    _codes_option(parser)
+    codes_option(parser)
     parser.add_argument(
         "--ledger",
         nargs="?",
@@ -347,6 +347,17 @@ def _reading_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also report responses quoted in replies and forwards (marked quoted: true)",
     )
+    trust_options(parser)
+    parser.add_argument(
+        "--quarantine",
+        metavar="DIR",
+        help="copy every message that failed into DIR (NAME.eml) with a note saying why "
+        "(NAME.why.json); replay with: drsparse parse DIR",
+    )
+
+
+def trust_options(parser: argparse.ArgumentParser) -> None:
+    """``--trust-domain`` and ``--authserv-id``: whom the authenticity check trusts."""
     parser.add_argument(
         "--trust-domain",
         metavar="DOMAIN",
@@ -362,12 +373,6 @@ def _reading_options(parser: argparse.ArgumentParser) -> None:
         help="the authserv-id of your own receiving server, the first word of the "
         "Authentication-Results headers it adds; only those headers count (default: only "
         "the topmost one); may be given more than once",
-    )
-    parser.add_argument(
-        "--quarantine",
-        metavar="DIR",
-        help="copy every message that failed into DIR (NAME.eml) with a note saying why "
-        "(NAME.why.json); replay with: drsparse parse DIR",
     )
 
 
@@ -408,7 +413,8 @@ def _jobs(text: str) -> int:
     return jobs
 
 
-def _options(args: argparse.Namespace, codes: CodeTable) -> Options:
+def options(args: argparse.Namespace, codes: CodeTable) -> Options:
+    """How each message is read, from the command line (see :func:`trust_options`)."""
     from drsparse._batch import Options
     from drsparse._mail import DEFAULT_TRUST, Trust
 
@@ -418,7 +424,7 @@ def _options(args: argparse.Namespace, codes: CodeTable) -> Options:
             domains=args.trust_domain or DEFAULT_TRUST.domains,
             authserv_ids=args.authserv_id or (),
         )
-    return Options(include_quoted=args.include_quoted, trust=trust, codes=codes)
+    return Options(include_quoted=getattr(args, "include_quoted", False), trust=trust, codes=codes)
 
 
 def _quarantine(args: argparse.Namespace) -> Quarantine | None:
@@ -439,13 +445,13 @@ def _stderr(line: str) -> None:
 def _cmd_parse(args: argparse.Namespace) -> int:
     from drsparse._batch import parse_items
 
-    codes = _load_codes(args)
+    codes = load_codes(args)
     if codes is None:
         return USAGE_ERROR
     output = writer(args.format)
     quarantine = _quarantine(args)
     status = OK
-    for item, parsed in parse_items(args.paths, _options(args, codes), jobs=args.jobs):
+    for item, parsed in parse_items(args.paths, options(args, codes), jobs=args.jobs):
         _emit(item.source, parsed, output, require_authentic=args.require_authentic, note=_stderr)
         if not isinstance(parsed, list):
             status = FAILED
@@ -461,7 +467,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from drsparse._batch import parse_items
     from drsparse._summary import Summary, summary_text
 
-    codes = _load_codes(args)
+    codes = load_codes(args)
     if codes is None:
         return USAGE_ERROR
     quarantine = _quarantine(args)
@@ -472,7 +478,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     status = OK
     started = time.perf_counter()
     try:
-        for item, parsed in parse_items(args.paths, _options(args, codes), jobs=args.jobs):
+        for item, parsed in parse_items(args.paths, options(args, codes), jobs=args.jobs):
             summary.add(item, parsed)
             if not isinstance(parsed, list):
                 status = FAILED
@@ -516,15 +522,15 @@ def _mda(args: argparse.Namespace) -> int:
     from drsparse._errors import InternalError, LimitExceededError
     from drsparse._mailbox import MailItem
 
-    codes = _load_codes(args)
+    codes = load_codes(args)
     if codes is None:
         return EX_TEMPFAIL
-    options = _options(args, codes)
+    reading = options(args, codes)
     if sys.stdin is None:  # started with standard input closed
         _stderr("drsparse: -: cannot read standard input: it is closed")
         return EX_TEMPFAIL
     stdin = sys.stdin.buffer
-    limit = options.limits.max_message_bytes
+    limit = reading.limits.max_message_bytes
     try:
         # The message itself, not through the mailbox reader: a mail pipe hands over one
         # message (perhaps after an mbox "From " line, which parse_message skips), labelled
@@ -542,7 +548,7 @@ def _mda(args: argparse.Namespace) -> int:
         # The quarantine copies the whole message, read on from the pipe as it is written.
         chunks = itertools.chain(chunks, iter(functools.partial(stdin.read, 1 << 16), b""))
     else:
-        parsed = parse_item(MailItem("-", data), options)
+        parsed = parse_item(MailItem("-", data), reading)
 
     status = OK
     if not isinstance(parsed, list):
@@ -550,7 +556,7 @@ def _mda(args: argparse.Namespace) -> int:
     elif args.ledger is not None:
         from drsparse.ledger._cli import record_mda
 
-        status = record_mda(args.ledger, data, options.trust)
+        status = record_mda(args.ledger, parsed, data)
     try:
         output = writer(args.format)
         _emit("-", parsed, output, require_authentic=args.require_authentic, note=_stderr)
@@ -642,7 +648,7 @@ def _progress_bar(wanted: bool | None) -> Any:
 # -------------------------------------------------------------------------------------------
 
 
-def _codes_option(parser: argparse.ArgumentParser) -> None:
+def codes_option(parser: argparse.ArgumentParser) -> None:
     # --codes after the subcommand; the top-level one (before it) lands in codes_main.
     parser.add_argument(
         "--codes", metavar="FILE", action="append", default=[], dest="codes_sub", help=_CODES_HELP
@@ -660,10 +666,10 @@ def _code_options(parser: argparse.ArgumentParser) -> None:
         help=_SYSTEM_HELP,
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    _codes_option(parser)
+    codes_option(parser)
 
 
-def _load_codes(args: argparse.Namespace) -> CodeTable | None:
+def load_codes(args: argparse.Namespace) -> CodeTable | None:
     """The shipped tables with every ``--codes`` file over them; ``None`` (reported on standard
     error) when a file cannot be used."""
     from drsparse._codes import DEFAULT_CODES
@@ -681,7 +687,7 @@ def _load_codes(args: argparse.Namespace) -> CodeTable | None:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    codes = _load_codes(args)
+    codes = load_codes(args)
     if codes is None:
         return USAGE_ERROR
     infos = []
@@ -700,7 +706,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_codes(args: argparse.Namespace) -> int:
-    codes = _load_codes(args)
+    codes = load_codes(args)
     if codes is None:
         return USAGE_ERROR
     rows = codes.table(args.system)

@@ -283,10 +283,26 @@ def test_a_malformed_message_is_not_recorded(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_a_code_table_of_ones_own_is_refused_not_ignored(ledger: Path, mbox: Path) -> None:
-    table = ledger.parent / "codes.tsv"
-    table.write_text("")
-    result = run("--codes", table, "track", "--ledger", ledger, mbox)
+def test_track_and_rebuild_read_codes_with_the_users_table(ledger: Path, tmp_path: Path) -> None:
+    table = tmp_path / "codes.tsv"
+    table.write_text("code\tcategory\tmsg\tdescription\n10370\tpending\tUpdate queued\t\n")
+    text = "### DRS Response\n###\nreference: UPD-1\ndomain.name: acme.de\nresult.code: 10370\n"
+    box = write_mbox(tmp_path / "update.mbox", [mail(text, day(4), "update-1")])
+
+    def case_open() -> bool:
+        done = run("status", "--ledger", ledger, "--all", "--json", "--as-of", "2003-11-05")
+        (case,) = done.json()["cases"]
+        return bool(case["open"])
+
+    assert run("--codes", table, "track", "--ledger", ledger, box).status == 0
+    assert case_open()  # pending, by the user's table: the final result is still to come
+    # Rebuilt with the shipped table, 10370 is an unknown success: a final answer.
+    assert run("ledger", "rebuild", "--ledger", ledger).status == 0
+    assert not case_open()
+    assert run("ledger", "rebuild", "--codes", table, "--ledger", ledger).status == 0
+    assert case_open()
+    broken = tmp_path / "broken.tsv"
+    broken.write_text("")
+    result = run("--codes", broken, "track", "--ledger", ledger, box)
     assert result.status == 2
-    assert "--codes is not supported" in result.err
-    assert not ledger.exists()
+    assert "no header line" in result.err

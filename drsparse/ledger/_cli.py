@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterator, Sequence
 
-    from drsparse import Response, Trust
+    from drsparse import Response
+    from drsparse._batch import Options
     from drsparse.ledger import Attention, Case, Event, Ledger, Status
 
 __all__ = ["BATCH", "COMMANDS", "add_commands", "record_mda"]
@@ -95,6 +96,10 @@ def add_commands(commands: Any) -> None:
 
     ``commands`` is what ``ArgumentParser.add_subparsers()`` returned.
     """
+    # The command's own options, so that track reads mail as parse does: imported here, when
+    # drsparse._cli is loaded already (it is what calls this).
+    from drsparse._cli import codes_option, trust_options
+
     raw = argparse.RawDescriptionHelpFormatter
 
     track = commands.add_parser(
@@ -111,7 +116,8 @@ def add_commands(commands: Any) -> None:
         help="a message, a bare body, an mbox, a Maildir or a folder tree; -: standard input",
     )
     _ledger_option(track)
-    _trust_options(track)
+    trust_options(track)
+    codes_option(track)
     track.set_defaults(run=run_track)
 
     status = commands.add_parser(
@@ -168,39 +174,12 @@ def add_commands(commands: Any) -> None:
         formatter_class=raw,
     )
     _ledger_option(rebuild)
+    codes_option(rebuild)
     rebuild.set_defaults(run=run_rebuild)
 
 
 def _ledger_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ledger", metavar="PATH", help=_LEDGER_HELP)
-
-
-def _trust_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--trust-domain",
-        metavar="DOMAIN",
-        action="append",
-        type=_domain,
-        help="a DKIM signing domain that makes a message authentic (default: knipp.de); "
-        "may be given more than once",
-    )
-    parser.add_argument(
-        "--authserv-id",
-        metavar="ID",
-        action="append",
-        help="the authserv-id of your own receiving server; only its "
-        "Authentication-Results headers count; may be given more than once",
-    )
-
-
-def _domain(text: str) -> str:
-    import drsparse
-
-    try:
-        drsparse.Trust(domains=(text,))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    return text
 
 
 _DURATION = r"(\d+)([smhdw])"
@@ -233,23 +212,16 @@ def _moment(text: str) -> dt.datetime:
 
 
 def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def _printable(text: str) -> str:
     # A source label or a message is the sender's text: no terminal control characters.
-    return "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in text)
+    from drsparse._writers import printable
+
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 def _open(args: argparse.Namespace, *, create: bool) -> Ledger | None:
     """The ledger named by ``--ledger`` (or the default); ``None``, reported, when it cannot be."""
     from drsparse.ledger import Ledger, LedgerError, default_path
 
-    if getattr(args, "codes_main", None):
-        # Recording reads the code table (is a code pending?); a table of the user's own is
-        # not supported here yet, and ignoring it silently would record other cases.
-        _stderr("drsparse: --codes is not supported by the ledger's commands")
-        return None
     path = args.ledger or default_path()
     if not create:
         import os
@@ -263,24 +235,13 @@ def _open(args: argparse.Namespace, *, create: bool) -> Ledger | None:
     try:
         return Ledger(path)
     except LedgerError as exc:
-        _stderr(f"drsparse: {_printable(str(exc))}")
+        _stderr(f"drsparse: {exc}")
         return None
 
 
 # -------------------------------------------------------------------------------------------
 # track, --mda --ledger
 # -------------------------------------------------------------------------------------------
-
-
-def _trust(args: argparse.Namespace) -> Trust:
-    import drsparse
-
-    if not (args.trust_domain or args.authserv_id):
-        return drsparse.DEFAULT_TRUST
-    return drsparse.Trust(
-        domains=args.trust_domain or drsparse.DEFAULT_TRUST.domains,
-        authserv_ids=args.authserv_id or (),
-    )
 
 
 class _Tally:
@@ -293,35 +254,20 @@ class _Tally:
 
 
 def _parsed(
-    paths: Sequence[str], trust: Trust, tally: _Tally
+    paths: Sequence[str], options: Options, tally: _Tally
 ) -> Iterator[tuple[list[Response], bytes]]:
-    """The responses of every message of every path; failures are reported and counted."""
-    import drsparse
+    """The responses of every message of every path, read as ``parse`` reads them; failures
+    are reported and counted, and the run goes on."""
+    from drsparse._batch import parse_items
 
-    for path in paths:
-        for item in drsparse.read_messages(path):
-            tally.read += 1
-            if item.data is None:
-                tally.failed += 1
-                error = item.error
-                _stderr(_printable(str(error) if error else f"{item.source}: cannot be read"))
-                continue
-            try:
-                responses = drsparse.parse_message(item.data, source=item.source, trust=trust)
-            except drsparse.DrsParseError as exc:
-                tally.failed += 1
-                _stderr(_printable(str(exc)))
-                continue
-            except Exception as exc:  # a bug must not end a sweep over years of mail
-                tally.failed += 1
-                _stderr(
-                    _printable(
-                        f"{item.source}: internal error: {type(exc).__name__}: {exc} "
-                        "(a bug in drsparse; please report it)"
-                    )
-                )
-                continue
-            yield responses, item.data
+    for item, parsed in parse_items(paths, options):
+        tally.read += 1
+        if isinstance(parsed, list):
+            if parsed and item.data is not None:
+                yield parsed, item.data
+        else:
+            tally.failed += 1
+            _stderr(str(parsed))
 
 
 def _batches(
@@ -332,8 +278,6 @@ def _batches(
     batch: list[tuple[list[Response], bytes]] = []
     started = time.monotonic()
     for message in messages:
-        if not message[0]:  # no response: nothing to record
-            continue
         if not batch:
             started = time.monotonic()
         batch.append(message)
@@ -346,8 +290,12 @@ def _batches(
 
 def run_track(args: argparse.Namespace) -> int:
     """``drsparse track PATH...``."""
+    from drsparse._cli import load_codes, options
     from drsparse.ledger import LedgerError
 
+    codes = load_codes(args)
+    if codes is None:
+        return USAGE_ERROR
     ledger = _open(args, create=True)
     if ledger is None:
         return USAGE_ERROR
@@ -355,11 +303,11 @@ def run_track(args: argparse.Namespace) -> int:
     responses = added = 0
     try:
         with ledger:
-            for batch in _batches(_parsed(args.paths, _trust(args), tally)):
+            for batch in _batches(_parsed(args.paths, options(args, codes), tally)):
                 responses += sum(len(found) for found, _ in batch)
                 added += ledger.add_many(batch, batch=len(batch))
     except LedgerError as exc:
-        _stderr(f"drsparse: {_printable(str(exc))}")
+        _stderr(f"drsparse: {exc}")
         return USAGE_ERROR
     print(
         f"{tally.read} message(s) read, {responses} response(s): {added} new, "
@@ -369,24 +317,22 @@ def run_track(args: argparse.Namespace) -> int:
     return FAILED if tally.failed else OK
 
 
-def record_mda(ledger_path: str, data: bytes, trust: Trust) -> int:
-    """``drsparse --mda --ledger [PATH]``: record one message; 0, or 75 when it cannot be.
+def record_mda(ledger_path: str, responses: list[Response], data: bytes) -> int:
+    """``drsparse --mda --ledger [PATH]``: record the responses of the message ``data``; 0, or
+    75 when they cannot be.
 
-    The caller has parsed the message already (it has no malformed response). An empty
-    ``ledger_path`` means the default ledger. Each commit waits for the disk: the mail system
-    may drop its copy once the delivery succeeds.
+    An empty ``ledger_path`` means the default ledger. Each commit waits for the disk: the
+    mail system may drop its copy once the delivery succeeds.
     """
-    import drsparse
     from drsparse.ledger import Ledger, LedgerError
 
+    if not responses:
+        return OK
     try:
-        responses = drsparse.parse_message(data, source="-", trust=trust)
-        if not responses:
-            return OK
         with Ledger(ledger_path or None, durable=True) as ledger:
             ledger.add(responses, message=data)
-    except (LedgerError, drsparse.DrsParseError) as exc:
-        _stderr(f"drsparse: cannot record the message in the ledger: {_printable(str(exc))}")
+    except LedgerError as exc:
+        _stderr(f"drsparse: cannot record the message in the ledger: {exc}")
         return EX_TEMPFAIL
     return OK
 
@@ -412,7 +358,7 @@ def run_status(args: argparse.Namespace) -> int:
                 as_of=as_of, pending_after=args.pending_after, include_closed=args.all
             )
     except LedgerError as exc:
-        _stderr(f"drsparse: {_printable(str(exc))}")
+        _stderr(f"drsparse: {exc}")
         return USAGE_ERROR
     _utf8()
     if args.json:
@@ -436,12 +382,10 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    cells = [list(head), *(list(map(_printable, row)) for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(head) - 1)]
-    return [
-        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
-        for row in cells
-    ]
+    # The cells come from the messages: no control characters to a terminal.
+    from drsparse._writers import columns, printable
+
+    return columns([head, *([printable(cell) for cell in row] for row in rows)]).splitlines()
 
 
 def _urgency(case: Case) -> tuple[object, ...]:
@@ -534,10 +478,10 @@ def run_history(args: argparse.Namespace) -> int:
         with ledger:
             events = ledger.events(args.term)
     except LedgerError as exc:
-        _stderr(f"drsparse: {_printable(str(exc))}")
+        _stderr(f"drsparse: {exc}")
         return USAGE_ERROR
     if not events:
-        _stderr(f"drsparse: no event of {_printable(args.term)} in {ledger.path}")
+        _stderr(f"drsparse: no event of {(args.term)} in {ledger.path}")
         return FAILED
     _utf8()
     if args.json:
@@ -569,17 +513,21 @@ def run_history(args: argparse.Namespace) -> int:
 
 def run_rebuild(args: argparse.Namespace) -> int:
     """``drsparse ledger rebuild``."""
+    from drsparse._cli import load_codes
     from drsparse.ledger import LedgerError
 
+    codes = load_codes(args)
+    if codes is None:
+        return USAGE_ERROR
     ledger = _open(args, create=False)
     if ledger is None:
         return USAGE_ERROR
     try:
         with ledger:
-            cases = ledger.rebuild()
+            cases = ledger.rebuild(codes)
             events = len(ledger)
     except LedgerError as exc:
-        _stderr(f"drsparse: {_printable(str(exc))}")
+        _stderr(f"drsparse: {exc}")
         return USAGE_ERROR
     print(f"rebuilt {cases} case(s) from {events} event(s) (ledger: {ledger.path})")
     return OK

@@ -28,7 +28,8 @@ from typing import Any, NamedTuple
 from attrs import evolve
 
 import drsparse
-from drsparse import DrsParseError, Origin, Response, Result, SubResult
+from drsparse import DEFAULT_CODES, CodeTable, DrsParseError, Origin, Response, Result, SubResult
+from drsparse._model import DataValue
 from drsparse.ledger._fold import (
     Case,
     Event,
@@ -272,7 +273,7 @@ def _record(response: Response, seen: dict[int, dict[str, object]]) -> dict[str,
     }
 
 
-def _timestamp(value: object) -> object:
+def _timestamp(value: str) -> DataValue:
     # The record writes timestamps with isoformat(); the parser typed them as datetimes.
     if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T":
         try:
@@ -284,10 +285,11 @@ def _timestamp(value: object) -> object:
     return value
 
 
-def _typed(record: dict[str, Any]) -> Response:
+def _typed(record: dict[str, Any], codes: CodeTable) -> Response:
     """The response of a record from its typed view (for a record without its lines)."""
+    code = record["result"]["code"]
     return Response(
-        Result(record["result"]["code"], record["result"]["msg"]),
+        Result(code, record["result"]["msg"], codes.explain(code)),
         reference=record["reference"],
         domain=record["domain"],
         sub_results=tuple(
@@ -301,6 +303,7 @@ def _typed(record: dict[str, Any]) -> Response:
                 keys=tuple(sub["keys"]),
                 values=tuple(sub["values"]),
                 data={key: _timestamp(value) for key, value in sub["data"].items()},
+                info=None if sub["code"] is None else codes.explain(sub["code"]),
             )
             for sub in record["sub_results"]
         ),
@@ -310,7 +313,9 @@ def _typed(record: dict[str, Any]) -> Response:
     )
 
 
-def response_of(record: dict[str, Any], origin: Origin) -> Response:
+def response_of(
+    record: dict[str, Any], origin: Origin, codes: CodeTable = DEFAULT_CODES
+) -> Response:
     """The response a record was made from, read again by today's parser and code table.
 
     The record's lines are parsed again, so that an upgraded parser types them anew; a
@@ -320,11 +325,11 @@ def response_of(record: dict[str, Any], origin: Origin) -> Response:
     if record["fields"]:
         text = _BLOCK_HEAD + "".join(f"{key}: {value}\n" for key, value, _ in record["fields"])
         try:
-            response = drsparse.parse(text)
+            response = drsparse.parse(text, codes=codes)
         except DrsParseError:
             response = None
     if response is None:
-        response = _typed(record)
+        response = _typed(record, codes)
     return evolve(response, origin=origin)
 
 
@@ -680,12 +685,13 @@ class Ledger:
             self._refold(partition)
         return int(db.execute("SELECT count(*) FROM cases").fetchone()[0])
 
-    def rebuild(self) -> int:
+    def rebuild(self, codes: CodeTable = DEFAULT_CODES) -> int:
         """Derive every event again from its stored record, then every case; return the cases.
 
         For after an upgrade of drsparse or a change of the code table: the records are read
-        by today's parser and table. Identities stay as recorded. One transaction: other
-        writers wait for it (a mail delivery that waits beyond its timeout is retried later).
+        by today's parser and the table ``codes``. Identities stay as recorded. One
+        transaction: other writers wait for it (a mail delivery that waits beyond its timeout
+        is retried later).
         """
         with self._errors(), self._write() as db:
             for seq, key, text, date, sender, subject in self._all_records():
@@ -700,7 +706,7 @@ class Ledger:
                     quoted=record["quoted"],
                     authentic=record["authentic"],
                 )
-                response = response_of(record, origin)
+                response = response_of(record, origin, codes)
                 event = evolve(Event.from_response(response), key=key, seq=seq)
                 db.execute(
                     "UPDATE events SET partition = ?, time = ?, code = ?, reference = ?, "
