@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   creates .venv, installs drsparse, parses the bundled samples
+#   make demo   creates .venv, installs drsparse, parses the bundled samples, then runs the
+#               whole job (records, ledger, status) on a made-up mailbox
 #   make test   the same set-up, then ruff, mypy (strict), the test suite, the quick benchmarks
 PYTHON ?= python3
 VENV   := .venv
@@ -19,9 +20,19 @@ $(STAMP): pyproject.toml
 # (samples/invalid holds the malformed ones: `drsparse parse samples/invalid/*.txt` shows errors.)
 SAMPLE_INPUTS = samples/knipp/*.txt samples/blocks/*.txt samples/mail/*.eml
 
+# Then the whole job on a made-up mailbox (drsparse sample: robot mail of 25 domains, foreign
+# mail between, some of it spoofed): the records, the ledger, and what needs attention as of
+# a day within the mailbox's months.
+DEMO = .demo
+
 demo: $(STAMP)
 	$(BIN)/drsparse parse $(SAMPLE_INPUTS)
 	$(BIN)/drsparse scan --no-progress $(SAMPLE_INPUTS)
+	rm -rf $(DEMO)
+	$(BIN)/drsparse sample --maildir $(DEMO)/Maildir --domains 25 --seed 7
+	$(BIN)/drsparse parse $(DEMO)/Maildir --format table
+	$(BIN)/drsparse track --ledger $(DEMO)/ledger.sqlite3 $(DEMO)/Maildir
+	$(BIN)/drsparse status --ledger $(DEMO)/ledger.sqlite3 --as-of 2024-12-01
 
 lint: $(STAMP)
 	$(BIN)/ruff check drsparse tests bench grammar fuzz
@@ -45,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
 
 clean:
-	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
