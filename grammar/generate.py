@@ -12,6 +12,11 @@ with the tables of our grammar, under the Mozilla Public License 2.0 (LICENSES/M
 lark numbers its parse states in an order that varies from run to run, so two generations of
 the same grammar differ in their text. The check therefore compares what determines the
 tables: the terminals with their patterns, the rules, the ignored terminals and the options.
+
+Two edits of lark's code (EDITS) keep its imports off the start of every mail pipe: its logger
+(the logging module, for messages that only grammar checks and caches emit) becomes a silent
+stand-in, and the pickle, zlib and base64 imports, which only lark's own cache files use,
+go. Each edit must match lark's text exactly once, so that a lark that changed fails loudly.
 """
 
 from __future__ import annotations
@@ -28,10 +33,43 @@ MODULE = ROOT / "drsparse" / "_drs_parser.py"
 OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "contextual"}
 HEAD = (
     "# Generated from grammar/drs.lark by grammar/generate.py: do not edit, regenerate.\n"
-    "# lark's standalone parser, under the Mozilla Public License 2.0 (LICENSES/MPL-2.0.txt).\n"
+    "# lark's standalone parser, with the edits described in grammar/generate.py, under the\n"
+    "# Mozilla Public License 2.0 (LICENSES/MPL-2.0.txt).\n"
     "# ruff: noqa\n"
     "# mypy: ignore-errors\n"
 )
+
+_QUIET_LOGGER = """\
+class _QuietLogger:
+    # drsparse: lark's logger without the logging module; lark logs nothing when it parses.
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+logger = _QuietLogger()
+"""
+
+#: (pattern, replacement): lark's code as its standalone tool writes it, and what it becomes.
+EDITS: list[tuple[str, str]] = [
+    (r"import logging\n", ""),
+    (
+        r'logger: logging\.Logger = logging\.getLogger\("lark"\)\n'
+        r"(?:.*\n)*?logger\.setLevel\(logging\.CRITICAL\)\n",
+        _QUIET_LOGGER,
+    ),
+    (r"import pickle, zlib, base64\n", ""),
+]
+
+
+def edited(code: str) -> str:
+    """lark's generated ``code`` with EDITS applied, each exactly once."""
+    import re
+
+    for pattern, replacement in EDITS:
+        code, count = re.subn(pattern, lambda _, r=replacement: r, code)  # type: ignore[misc]
+        if count != 1:
+            raise SystemExit(f"grammar/generate.py: {pattern!r} matched {count} times, not once")
+    return code
 
 
 def build(**options: Any) -> Any:
@@ -78,9 +116,8 @@ def main(argv: list[str]) -> int:
     from lark.tools.standalone import gen_standalone
 
     out = io.StringIO()
-    out.write(HEAD)
     gen_standalone(build(), out=out)
-    MODULE.write_text(out.getvalue(), encoding="utf-8")
+    MODULE.write_text(HEAD + edited(out.getvalue()), encoding="utf-8")
     return 0
 
 

@@ -145,3 +145,25 @@ def test_the_generated_and_the_lark_parser_agree(lines: list[str]) -> None:
         return [(t.type, str(t), t.line) for t in parser.parse(text).children]
 
     assert tokens(_drs_parser.Lark_StandAlone()) == tokens(_build())  # type: ignore[no-untyped-call]
+
+
+def test_the_generated_parser_imports_neither_logging_nor_pickle() -> None:
+    # Both only serve lark's grammar checks and caches; a mail pipe starts drsparse per e-mail.
+    script = (
+        "import sys; import drsparse._drs_parser as p; p.Lark_StandAlone().parse('a: 1\\n'); "
+        "print(sorted({'logging', 'pickle'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_each_edit_of_larks_code_must_match_once() -> None:
+    sys.path.insert(0, str(ROOT / "grammar"))
+    try:
+        import generate
+    finally:
+        sys.path.remove(str(ROOT / "grammar"))
+    with pytest.raises(SystemExit, match="matched 0 times"):
+        generate.edited("nothing of lark's here\n")
