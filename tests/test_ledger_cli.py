@@ -17,9 +17,17 @@ from typing import Any
 
 import pytest
 
+from drsparse import testing
 from drsparse.ledger import Ledger, fold
 from tests.helpers import ROOT
-from tests.test_ledger_fold import FLOWS, PORTFOLIO, block, day, mail
+from tests.test_ledger_fold import (
+    CONVERSATIONS,
+    DE_REFERENCE,
+    FORGED,
+    GENERATED,
+    MAILBOX,
+    events_of,
+)
 
 CASE_KEYS = {"kind", "reference", "domain", "open", "final_code", "codes", "due", "suspect"}
 ATTENTION_KEYS = {"domain", "reference", "code", "due", "reason"}
@@ -48,14 +56,15 @@ def run(*args: str | Path, stdin: bytes | None = None, env: dict[str, str] | Non
     return Run(done)
 
 
-def write_mbox(path: Path, messages: list[bytes]) -> Path:
-    box = mailbox.mbox(path)
-    try:
-        for data in messages:
-            box.add(data)
-    finally:
-        box.close()
+def write_mbox(path: Path, mails: list[testing.Mail]) -> Path:
+    testing.write_mbox(mails, path)
     return path
+
+
+def damaged(mail: testing.Mail, old: str, new: str) -> bytes:
+    """The bytes of ``mail`` with one line of its response written wrong (it is 7bit text)."""
+    assert old.encode() in mail.data
+    return mail.data.replace(old.encode(), new.encode())
 
 
 @pytest.fixture
@@ -65,30 +74,31 @@ def ledger(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mbox(tmp_path: Path) -> Path:
-    return write_mbox(tmp_path / "robot.mbox", PORTFOLIO)
+    return write_mbox(tmp_path / "robot.mbox", MAILBOX)
 
 
 def test_track_twice_records_once(ledger: Path, mbox: Path) -> None:
     first = run("track", "--ledger", ledger, mbox)
     assert first.status == 0, first.err
-    assert f"{len(PORTFOLIO)} new" in first.out
+    assert f"{len(MAILBOX)} new" in first.out
     before = run("status", "--ledger", ledger, "--all", "--json", "--as-of", "2003-11-10")
     second = run("track", "--ledger", ledger, mbox)
     assert second.status == 0, second.err
     assert "0 new" in second.out
-    assert f"{len(PORTFOLIO)} already recorded" in second.out
+    assert f"{len(MAILBOX)} already recorded" in second.out
     after = run("status", "--ledger", ledger, "--all", "--json", "--as-of", "2003-11-10")
     assert after.json() == before.json()
     with Ledger(ledger) as kept:
-        assert len(kept) == len(PORTFOLIO)
+        assert len(kept) == len(MAILBOX)
 
 
 def test_track_reads_a_maildir_and_goes_on_after_a_bad_message(tmp_path: Path) -> None:
-    maildir = mailbox.Maildir(tmp_path / "Maildir")
-    for data in FLOWS["de-registration"]:
-        maildir.add(data)
-    broken = block("11-").replace("result.code: 10000", "result.code: 1OOOO")
-    maildir.add(mail(broken, day(3, 16), "broken"))
+    # A whole mailbox: robot mail in every shape, foreign mail, copies, a forgery.
+    testing.write_maildir(GENERATED, tmp_path / "Maildir")
+    initiated, completed = CONVERSATIONS["de-registration"]
+    broken = damaged(completed, "result.code: 10000", "result.code: 1OOOO")
+    mailbox.Maildir(tmp_path / "Maildir").add(broken)
+    mailbox.Maildir(tmp_path / "Maildir").add(initiated.data)
     path = tmp_path / "l.sqlite3"
     result = run("track", "--ledger", path, tmp_path / "Maildir")
     assert result.status == 1
@@ -100,12 +110,13 @@ def test_track_reads_a_maildir_and_goes_on_after_a_bad_message(tmp_path: Path) -
     assert int(column) > 0
     assert "result.code" in message
     with Ledger(path) as kept:
-        assert [case.codes for case in kept.cases()] == [(10320, 10000)]
+        # Every other message recorded, as the library reads them; acme.de still open.
+        assert kept.state() == fold(events_of([*GENERATED, initiated]))
+        assert [case.codes for case in kept.cases() if case.domain == "acme.de"] == [(10320,)]
 
 
 def test_status_json_contract(ledger: Path, mbox: Path) -> None:
-    forged = mail(block("16-").replace("acme.com", "bigbank.com"), day(9, 12), "f", dkim="fail")
-    spoof = write_mbox(ledger.parent / "spoof.mbox", [forged])
+    spoof = write_mbox(ledger.parent / "spoof.mbox", [FORGED])
     assert run("track", "--ledger", ledger, mbox, spoof).status == 0
     result = run("status", "--ledger", ledger, "--json", "--as-of", "2003-11-20T00:00:00+00:00")
     assert result.status == 0, result.err
@@ -121,7 +132,7 @@ def test_status_json_contract(ledger: Path, mbox: Path) -> None:
         ("transfer-out", "acme.com", [10300]),
     ]
     (transfer,) = [c for c in document["cases"] if c["kind"] == "transfer-out"]
-    assert transfer["due"] == "2003-11-04T11:10:24.546000+00:00"
+    assert transfer["due"] == "2003-11-14T11:10:24.546000+00:00"
     assert dt.datetime.fromisoformat(transfer["due"]).utcoffset() == dt.timedelta(0)
     assert transfer["reference"] is None
     assert transfer["suspect"] is False
@@ -129,7 +140,7 @@ def test_status_json_contract(ledger: Path, mbox: Path) -> None:
     items = document["attention"]
     assert all(set(item) >= ATTENTION_KEYS for item in items)
     assert [(item["domain"], item["code"]) for item in items] == [
-        ("acme.com", 10300),  # the deadline passed on Nov 4
+        ("acme.com", 10300),  # the deadline passed on Nov 14
         ("organisierdich.de", 10000),  # to delegate before Nov 28
         ("bigbank.com", 10303),  # not authentic
         ("wait.de", 10320),  # pending since Nov 9 (the default is 3 days)
@@ -144,18 +155,21 @@ def test_status_json_contract(ledger: Path, mbox: Path) -> None:
     closed = [c for c in cases if not c["open"]]
     assert all(c["final_code"] == c["codes"][-1] for c in closed)
     (delegate,) = [c for c in cases if c["domain"] == "organisierdich.de"]
+    assert delegate["codes"] == [10320, 10000]
     assert (delegate["open"], delegate["due"]) == (False, "2003-11-28T23:00:00+00:00")
 
 
 def test_status_pending_after(ledger: Path, mbox: Path) -> None:
     run("track", "--ledger", ledger, mbox)
+    (waiting,) = CONVERSATIONS["pending"]
+    as_of = (waiting.date + dt.timedelta(days=2, hours=16)).isoformat()
 
     def pending(*args: str) -> list[str]:
-        result = run("status", "--ledger", ledger, "--json", "--as-of", "2003-11-12", *args)
+        result = run("status", "--ledger", ledger, "--json", "--as-of", as_of, *args)
         assert result.status == 0, result.err
         return [item["domain"] for item in result.json()["attention"] if item["code"] == 10320]
 
-    assert pending() == []  # 10320 of Nov 9, 08:00 UTC: not yet three days
+    assert pending() == []  # 10320 of Nov 9, about 08:00 UTC: not yet three days
     assert pending("--pending-after", "2d") == ["wait.de"]
     assert pending("--pending-after", "2d16h") == ["wait.de"]  # exactly then
     assert pending("--pending-after", "2d16h1m") == []
@@ -173,7 +187,7 @@ def test_status_for_people(ledger: Path, mbox: Path) -> None:
     assert lines[0] == "as of 2003-11-03 00:00Z"
     first = lines.index("NEEDS ATTENTION (2), most urgent first") + 2
     assert "acme.com" in lines[first]
-    assert "2003-11-04 11:10Z" in lines[first]
+    assert "2003-11-14 11:10Z" in lines[first]
     assert "organisierdich.de" in lines[first + 1]
     assert any(line.startswith("OPEN CASES (2)") for line in lines)
 
@@ -195,7 +209,7 @@ def test_history_of_a_domain_and_a_reference(ledger: Path, mbox: Path) -> None:
     times = [" ".join(row.split()[:2]) for row in rows]
     assert times == sorted(times)
 
-    as_json = run("history", "--ledger", ledger, "--json", "TemplateEMailProcessor-1063716677292")
+    as_json = run("history", "--ledger", ledger, "--json", DE_REFERENCE)
     events = [json.loads(line) for line in as_json.out.splitlines()]
     assert [(e["domain"], e["code"]) for e in events] == [
         ("acme.de", 10320),
@@ -215,14 +229,14 @@ def test_ledger_rebuild(ledger: Path, mbox: Path) -> None:
     before = run("status", "--ledger", ledger, "--json", "--all", "--as-of", "2003-11-10").json()
     result = run("ledger", "rebuild", "--ledger", ledger)
     assert result.status == 0, result.err
-    assert f"rebuilt 10 case(s) from {len(PORTFOLIO)} event(s)" in result.out
+    assert f"rebuilt 10 case(s) from {len(MAILBOX)} event(s)" in result.out
     after = run("status", "--ledger", ledger, "--json", "--all", "--as-of", "2003-11-10").json()
     assert after == before
 
 
 def test_mda_records_the_message_in_the_ledger(tmp_path: Path) -> None:
     path = tmp_path / "mda.sqlite3"
-    message = FLOWS["transfer-out"][0]
+    message = CONVERSATIONS["transfer-out"][0].data
     first = run("--mda", "--ledger", path, stdin=message)
     assert first.status == 0, first.err
     (record,) = [json.loads(line) for line in first.out.splitlines()]  # the records as before
@@ -239,7 +253,7 @@ def test_mda_ledger_without_path_uses_the_environment(tmp_path: Path) -> None:
     path = tmp_path / "env.sqlite3"
     result = run(
         "--mda", "--ledger", "--format", "jsonl",
-        stdin=FLOWS["de-registration"][0],
+        stdin=CONVERSATIONS["de-registration"][0].data,
         env={"DRSPARSE_LEDGER": str(path)},
     )  # fmt: skip
     assert result.status == 0, result.err
@@ -249,6 +263,7 @@ def test_mda_ledger_without_path_uses_the_environment(tmp_path: Path) -> None:
 
 def test_mda_deliveries_at_once(tmp_path: Path) -> None:
     path = tmp_path / "busy.sqlite3"
+    mails = MAILBOX[:12]  # a dozen processes after the lock of one file
     deliveries = [
         subprocess.Popen(
             [sys.executable, "-m", "drsparse", "--mda", "--ledger", str(path)],
@@ -257,27 +272,28 @@ def test_mda_deliveries_at_once(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             cwd=ROOT,
         )
-        for _ in PORTFOLIO
+        for _ in mails
     ]
-    for delivery, data in zip(deliveries, PORTFOLIO, strict=True):
-        _, err = delivery.communicate(data, timeout=120)
+    for delivery, mail in zip(deliveries, mails, strict=True):
+        _, err = delivery.communicate(mail.data, timeout=120)
         assert delivery.returncode == 0, err.decode()
     with Ledger(path) as kept:
-        assert len(kept) == len(PORTFOLIO)
+        assert len(kept) == len(mails)
         assert kept.state() == fold(kept.events())  # the cases agree with the events
 
 
 def test_mda_cannot_write_the_ledger_so_the_mail_is_deferred(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = run("--mda", "--ledger", blocker / "l.sqlite3", stdin=FLOWS["de-registration"][0])
+    stdin = CONVERSATIONS["de-registration"][0].data
+    result = run("--mda", "--ledger", blocker / "l.sqlite3", stdin=stdin)
     assert result.status == 75
     assert "cannot record the message in the ledger" in result.err
 
 
 def test_a_malformed_message_is_not_recorded(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
-    broken = mail(block("11-").replace("result.code: 10000", "result.code: x"), day(3), "b")
+    broken = damaged(CONVERSATIONS["de-registration"][1], "result.code: 10000", "result.code: x")
     result = run("--mda", "--ledger", path, stdin=broken)
     assert result.status == 65
     assert not path.exists()
@@ -286,8 +302,8 @@ def test_a_malformed_message_is_not_recorded(tmp_path: Path) -> None:
 def test_track_and_rebuild_read_codes_with_the_users_table(ledger: Path, tmp_path: Path) -> None:
     table = tmp_path / "codes.tsv"
     table.write_text("code\tcategory\tmsg\tdescription\n10370\tpending\tUpdate queued\t\n")
-    text = "### DRS Response\n###\nreference: UPD-1\ndomain.name: acme.de\nresult.code: 10370\n"
-    box = write_mbox(tmp_path / "update.mbox", [mail(text, day(4), "update-1")])
+    update = testing.response(10370, domain="acme.de", reference="UPD-1")
+    box = write_mbox(tmp_path / "update.mbox", [testing.make_mail(update)])
 
     def case_open() -> bool:
         done = run("status", "--ledger", ledger, "--all", "--json", "--as-of", "2003-11-05")

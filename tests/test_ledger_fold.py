@@ -1,19 +1,22 @@
-"""The ledger's fold on real conversations: the robot's documented samples as e-mails.
+"""The ledger's fold on the robot's conversations, as the fake robot (drsparse.testing) mails them.
 
-Each sample block of samples/knipp/ is wrapped in a small RFC 5322 message (From, Date,
-Message-ID, and the Authentication-Results header of the receiving server), parsed by the
-real parser, and folded. The conversations are the ones Knipp's robot-responses page
-describes; shuffled and duplicated (hypothesis), they must give the same state. Spoofed
-messages (dkim=fail) and quoted copies must change nothing.
+Every e-mail here comes from the test kit: its documented flows (``testing.conversation``),
+the examples of Knipp's "Robot Responses" page as printed (``testing.documented``), spoofed
+and unsigned mail (``auth``), a colleague's forward or quoting reply (``shape``), and a whole
+reseller's mailbox (``testing.portfolio``). Each is parsed by the real parser and folded. The
+conversations, shuffled and delivered again (hypothesis), must give the same state; spoofed
+messages, quoted copies and forwarded copies must not move a case.
 
-The helpers here (``mail``, ``PORTFOLIO``, ``events_of``) are shared with the store's and the
-command's tests.
+The store's and the command's tests use these mailboxes and helpers too (``MAILBOX``,
+``CONVERSATIONS``, ``GENERATED``, ``FORGED``, ``events_of``, ``parsed``, ``without_header``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Sequence
+from typing import cast
 
 import pytest
 from attrs import evolve
@@ -21,115 +24,134 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import drsparse
-from drsparse import Response
+from drsparse import Response, testing
 from drsparse.ledger import KINDS, Case, Event, State, attention, fold, kind_of, status
-from tests.helpers import SAMPLES
 
-KNIPP = SAMPLES / "knipp"
 UTC = dt.UTC
+#: German winter time: the page's examples are of November 2003.
+CET = dt.timezone(dt.timedelta(hours=1))
+WEEK = dt.timedelta(days=7)
+
+Message = testing.Mail | bytes
 
 
-def block(name: str, *, drop: str | None = None) -> str:
-    """The text of ``samples/knipp/NAME*.txt``, without the lines starting with ``drop``."""
-    (path,) = KNIPP.glob(f"{name}*.txt")
-    text = path.read_text(encoding="utf-8")
-    if drop is not None:
-        text = "".join(line for line in text.splitlines(True) if not line.startswith(drop))
-    return text
+def at(day: int, hour: int = 10, minute: int = 0, *, month: int = 11) -> dt.datetime:
+    """A moment of autumn 2003 (the time of the page's examples), in German winter time."""
+    return dt.datetime(2003, month, day, hour, minute, tzinfo=CET)
 
 
-def mail(
-    text: str,
-    date: str | None,
-    message_id: str | None,
-    *,
-    dkim: str = "pass",
-    sender: str = "DRS Robot <robot@drs.knipp.de>",
-    received: str | None = None,
-) -> bytes:
-    """A robot e-mail holding ``text``, as the reseller's server delivered it.
-
-    ``dkim="pass"`` makes it authentic (the receiving server's verdict for knipp.de);
-    ``"fail"`` is a forgery. ``received`` adds a Received header on top (a redelivery).
-    """
-    head = []
-    if received is not None:
-        head.append(f"Received: {received}")
-    head.append(f"Authentication-Results: mx.example.net; dkim={dkim} header.d=knipp.de")
-    head.append(f"From: {sender}")
-    head.append("To: hostmaster@reseller.example")
-    if date is not None:
-        head.append(f"Date: {date}")
-    if message_id is not None:
-        head.append(f"Message-ID: <{message_id}@drs.knipp.de>")
-    head += ["Subject: DRS robot response", "MIME-Version: 1.0", "Content-Type: text/plain"]
-    return ("\n".join(head) + "\n\nDear customer,\n\n" + text).encode("utf-8")
+def data_of(message: Message) -> bytes:
+    return message.data if isinstance(message, testing.Mail) else message
 
 
-def quoted_reply(text: str, date: str, message_id: str) -> bytes:
-    """A colleague's reply that quotes a robot response (``> `` lines)."""
-    body = "Please look at this one.\n\n> " + "\n> ".join(text.splitlines()) + "\n"
-    return mail(body, date, message_id, sender="Colleague <it@reseller.example>", dkim="none")
+def parsed(
+    message: Message, source: str = "test", *, include_quoted: bool = False
+) -> list[Response]:
+    return drsparse.parse_message(data_of(message), source=source, include_quoted=include_quoted)
 
 
-def parsed(data: bytes, source: str = "test", *, include_quoted: bool = False) -> list[Response]:
-    return drsparse.parse_message(data, source=source, include_quoted=include_quoted)
-
-
-def events_of(messages: Sequence[bytes], *, include_quoted: bool = False) -> list[Event]:
+def events_of(messages: Sequence[Message], *, include_quoted: bool = False) -> list[Event]:
     """The events of the messages, numbered in the order given."""
     events: list[Event] = []
-    for data in messages:
+    for message in messages:
+        data = data_of(message)
         for index, response in enumerate(parsed(data, include_quoted=include_quoted)):
             events.append(Event.from_response(response, message=data, index=index, seq=len(events)))
     return events
 
 
-def day(d: int, hour: int = 10, minute: int = 0) -> str:
-    """An RFC 5322 date in November 2003 (the samples' time), in German winter time."""
-    return dt.datetime(
-        2003, 11, d, hour, minute, tzinfo=dt.timezone(dt.timedelta(hours=1))
-    ).strftime("%a, %d %b %Y %H:%M:%S %z")
+def without_header(data: bytes, name: str) -> bytes:
+    """The message without the header ``name`` of its own head (folded lines included).
+
+    The kit writes every header a robot mail carries; some servers lose one on the way.
+    """
+    head, blank, body = data.partition(b"\n\n")
+    prefix = name.lower().encode("ascii") + b":"
+    kept: list[bytes] = []
+    dropping = False
+    for line in head.split(b"\n"):
+        if not line.startswith((b" ", b"\t")):
+            dropping = line.lower().startswith(prefix)
+        if not dropping:
+            kept.append(line)
+    assert len(kept) < len(head.split(b"\n")), f"no {name} header to drop"
+    return b"\n".join(kept) + blank + body
 
 
-# The conversations of Knipp's page, as e-mails; each name says what the flow is.
-FLOWS: dict[str, list[bytes]] = {
-    # A .de registration: 10320, then hours later the final 10000, same reference.
-    "de-registration": [
-        mail(block("10-"), day(3, 9), "de-1"),
-        mail(block("11-"), day(3, 15), "de-2"),
-    ],
-    # A ccTLD registration: 10360, 10320 (with another reference: the page's own example),
-    # then the final result with the first reference.
-    "cctld-registration": [
-        mail(block("12-"), day(4, 9), "uk-1"),
-        mail(block("13-"), day(4, 11), "uk-2"),
-        mail(block("14-"), day(6, 16), "uk-3"),
-    ],
-    # An incoming transfer: 10310, then 10000.
-    "transfer-in": [
-        mail(block("05-"), day(5, 8), "in-1"),
-        mail(block("08-"), day(7, 12), "in-2"),
-    ],
+def with_header(data: bytes, name: str, value: str) -> bytes:
+    """The message with the header ``name`` replaced by ``value``."""
+    return f"{name}: {value}\n".encode() + without_header(data, name)
+
+
+def page(*steps: tuple[str, dt.datetime]) -> list[testing.Mail]:
+    """Examples of the page with the page's own values, one robot mail each, at these dates."""
+    return [testing.make_mail(testing.documented(name), date=date) for name, date in steps]
+
+
+# The page's references: the robot reuses the .de registration's for a ccTLD's middle step.
+DE_REFERENCE = "TemplateEMailProcessor-1063716677292"
+TRANSFER_REFERENCE = "TemplateEMailProcessor-1067505306299"
+# An outgoing transfer the registry announced then: its deadline is the page's, to the ms.
+TRANSFER_OUT_NOTICE = dt.datetime(2003, 10, 30, 11, 10, 24, 546000, tzinfo=UTC)
+PAGE_DEADLINE = dt.datetime(2003, 11, 4, 11, 10, 24, 546000, tzinfo=UTC)
+# The page's 23300: registered on Oct 29, to be delegated by Nov 28 (midnight, German time).
+PAGE_EXPIRE_DATE = dt.datetime(2003, 11, 28, 23, 0, tzinfo=UTC)
+# The second outgoing transfer of acme.com, still waiting for an answer.
+AGAIN_DEADLINE = dt.datetime(2003, 11, 14, 11, 10, 24, 546000, tzinfo=UTC)
+
+# A reseller's mailbox, conversation by conversation; each name says what the flow is.
+CONVERSATIONS: dict[str, list[testing.Mail]] = {
+    # A .de registration: 10320 within minutes, then hours later the final 10000.
+    "de-registration": testing.conversation(
+        "registration-de", "acme.de", reference=DE_REFERENCE, start=at(3, 9)
+    ),
+    # The page's ccTLD registration as printed: 10360, 10320 with another reference (the
+    # page's own slip), then the final result with the first reference.
+    "cctld-registration": page(
+        ("cctld-command-received", at(4, 9)),
+        ("cctld-registration-initiated", at(4, 11)),
+        ("cctld-registration-completed", at(6, 16)),
+    ),
+    # An incoming transfer: 10310, then 10000 about five days later.
+    "transfer-in": testing.conversation(
+        "transfer-in-completed", "acme.com", reference=TRANSFER_REFERENCE, start=at(3, 15)
+    ),
     # An outgoing transfer, unrequested: 10300 with a deadline, then rejected (10302).
-    "transfer-out": [
-        mail(block("15-"), day(1, 11), "out-1"),
-        mail(block("17-"), day(2, 9), "out-2"),
-    ],
-    # Registered but not delegated: 10000 with a 23300 and its expire.date.
-    "not-delegated": [mail(block("04-"), day(8, 10), "nd-1")],
-    # Answered at once: success, object exists (no domain.name), a syntax error.
-    "requests": [
-        mail(block("02-"), day(2, 10), "rq-1"),
-        mail(block("03-"), day(2, 11), "rq-2"),
-        mail(block("01-"), day(2, 12), "rq-3"),
-    ],
+    "transfer-out": testing.conversation(
+        "transfer-out-rejected", "acme.com", start=TRANSFER_OUT_NOTICE
+    ),
+    # Registered but not delegated: the final 10000 carries a 23300 and its expire.date.
+    "not-delegated": testing.conversation(
+        "not-delegated",
+        "organisierdich.de",
+        reference="WebInterface-20031029-112626-216",
+        start=dt.datetime(2003, 10, 29, 11, 26, 26, tzinfo=CET),
+    ),
+    # Answered at once, as the page prints them: success, object exists (no domain.name),
+    # a syntax error (neither domain nor reference).
+    "requests": page(
+        ("registration-success", at(2, 10)),
+        ("registration-object-exists", at(2, 11)),
+        ("syntax-error", at(2, 12)),
+    ),
     # A new outgoing transfer of the same domain, still waiting for an answer.
-    "transfer-out-again": [mail(block("15-"), day(9, 11), "out-3")],
-    # A .de registration still pending (its final result never came).
-    "pending": [mail(block("10-").replace("acme.de", "wait.de"), day(9, 9), "wait-1")],
+    "transfer-out-again": testing.conversation(
+        "transfer-out-completed", "acme.com", start=AGAIN_DEADLINE - dt.timedelta(days=5)
+    )[:1],
+    # A .de registration still pending: its final result has not come.
+    "pending": testing.conversation(
+        "registration-de", "wait.de", reference=DE_REFERENCE, start=at(9, 9)
+    )[:1],
 }
-PORTFOLIO: list[bytes] = [data for flow in FLOWS.values() for data in flow]
+MAILBOX: list[testing.Mail] = [mail for flow in CONVERSATIONS.values() for mail in flow]
+MAILBOX_EVENTS = events_of(MAILBOX)
+# A forged "completed" of an outgoing transfer no one asked for, from a look-alike sender.
+FORGED = testing.conversation(
+    "transfer-out-completed", "bigbank.com", auth="spoofed", start=at(9, 12)
+)[-1]
+# A reseller's whole mailbox as the kit makes it: 20 domains, foreign mail, colleagues'
+# forwards and replies, a spoofed robot mail (this seed has every shape of robot mail).
+GENERATED: list[testing.Mail] = testing.portfolio(20, seed=9)
 
 
 def by_domain(state: State, domain: str | None, kind: str | None = None) -> list[Case]:
@@ -140,21 +162,29 @@ def by_domain(state: State, domain: str | None, kind: str | None = None) -> list
     ]
 
 
-def test_every_flow_is_authentic_mail() -> None:
+def test_the_mailbox_is_authentic_robot_mail_each_message_once() -> None:
     # The messages are what they claim, or the trust rules below would test nothing.
-    for data in PORTFOLIO:
-        (response,) = parsed(data)
+    for mail in MAILBOX:
+        (response,) = parsed(mail)
+        assert response == mail.responses[0]
         assert response.origin is not None
         assert response.origin.authentic is True
         assert response.origin.date is not None
+    assert len({mail.message_id for mail in MAILBOX}) == len(MAILBOX)
+    (forged,) = parsed(FORGED)
+    assert forged.origin is not None
+    assert forged.origin.authentic is False
+    kinds = {mail.kind for mail in GENERATED}
+    assert {*testing.SHAPES, *testing.FOREIGN} <= kinds
+    assert "spoofed" in {mail.auth for mail in GENERATED}
 
 
 def test_a_de_registration_is_one_case_closed_by_its_final_result() -> None:
-    state = fold(events_of(FLOWS["de-registration"]))
+    state = fold(events_of(CONVERSATIONS["de-registration"]))
     (case,) = state.cases
     assert case.as_dict() == {
         "kind": "registration",
-        "reference": "TemplateEMailProcessor-1063716677292",
+        "reference": DE_REFERENCE,
         "domain": "acme.de",
         "open": False,
         "final_code": 10000,
@@ -166,14 +196,14 @@ def test_a_de_registration_is_one_case_closed_by_its_final_result() -> None:
 
 
 def test_until_the_final_result_the_registration_is_open() -> None:
-    (case,) = fold(events_of(FLOWS["de-registration"][:1])).cases
+    (case,) = fold(events_of(CONVERSATIONS["de-registration"][:1])).cases
     assert case.open
     assert case.final_code is None
     assert case.codes == (10320,)
 
 
 def test_a_cctld_follow_up_with_another_reference_joins_the_one_open_case() -> None:
-    state = fold(events_of(FLOWS["cctld-registration"]))
+    state = fold(events_of(CONVERSATIONS["cctld-registration"]))
     (case,) = state.cases
     assert case.kind == "registration"
     assert case.reference == "TemplateEMailProcessor-1063716677242"
@@ -181,24 +211,38 @@ def test_a_cctld_follow_up_with_another_reference_joins_the_one_open_case() -> N
     assert case.final_code == 10000
     assert not case.open
     (note,) = case.notes
-    assert "TemplateEMailProcessor-1063716677292" in note
+    assert DE_REFERENCE in note
     assert "acme.co.uk" in note
+
+
+def test_a_cctld_conversation_of_the_kit_keeps_one_reference() -> None:
+    mails = testing.conversation("registration-cctld", "acme.co.uk", start=at(4, 9))
+    (case,) = fold(events_of(mails)).cases
+    assert (case.kind, case.codes, case.open, case.notes) == (
+        "registration",
+        (10360, 10320, 10000),
+        False,
+        (),
+    )
 
 
 def test_a_reference_reused_for_another_domain_is_another_case() -> None:
     # 10320 of acme.de and of acme.co.uk carry the same reference on the page.
-    state = fold(events_of(FLOWS["de-registration"] + FLOWS["cctld-registration"]))
+    mails = CONVERSATIONS["de-registration"] + CONVERSATIONS["cctld-registration"]
+    state = fold(events_of(mails))
     de, uk = by_domain(state, "acme.de"), by_domain(state, "acme.co.uk")
     assert [case.codes for case in de] == [(10320, 10000)]
     assert [case.codes for case in uk] == [(10360, 10320, 10000)]
 
 
 def test_a_follow_up_does_not_join_when_two_cases_of_the_domain_are_open() -> None:
-    other = block("12-").replace("1063716677242", "1063716677999")
+    other = testing.documented(
+        "cctld-command-received", reference="TemplateEMailProcessor-1063716677999"
+    )
     messages = [
-        mail(block("12-"), day(4, 9), "a"),
-        mail(other, day(4, 9, 30), "b"),
-        mail(block("13-"), day(4, 11), "c"),  # its reference matches neither
+        *page(("cctld-command-received", at(4, 9))),
+        testing.make_mail(other, date=at(4, 9, 30)),
+        *page(("cctld-registration-initiated", at(4, 11))),  # its reference matches neither
     ]
     state = fold(events_of(messages))
     assert sorted(case.codes for case in state.cases) == [(10320,), (10360,), (10360,)]
@@ -206,56 +250,68 @@ def test_a_follow_up_does_not_join_when_two_cases_of_the_domain_are_open() -> No
 
 
 def test_an_incoming_transfer_and_its_rejection() -> None:
-    (done,) = fold(events_of(FLOWS["transfer-in"])).cases
+    (done,) = fold(events_of(CONVERSATIONS["transfer-in"])).cases
     assert (done.kind, done.open, done.codes, done.final_code) == (
         "transfer-in",
         False,
         (10310, 10000),
         10000,
     )
-    rejected = [FLOWS["transfer-in"][0], mail(block("09-"), day(6, 8), "in-r")]
+    rejected = testing.conversation(
+        "transfer-in-rejected", "acme.com", reference=TRANSFER_REFERENCE, start=at(3, 15)
+    )
     (case,) = fold(events_of(rejected)).cases
     assert (case.kind, case.codes, case.final_code) == ("transfer-in", (10310, 23302), 23302)
 
 
+def _transfer_out(flow: testing.Flow) -> list[testing.Mail]:
+    return testing.conversation(flow, "acme.com", start=TRANSFER_OUT_NOTICE)
+
+
 @pytest.mark.parametrize(
-    ("sample", "code"),
-    [("16-", 10303), ("17-", 10302), ("18-", 10303)],
-    ids=["completed", "rejected", "canceled"],
+    ("ending", "code"),
+    [
+        (_transfer_out("transfer-out-completed")[1], 10303),
+        (_transfer_out("transfer-out-rejected")[1], 10302),
+        (_transfer_out("transfer-out-canceled")[1], 10304),
+        # The page's "canceled" carries 10303, the code of a completed transfer.
+        (page(("transfer-out-canceled", at(2)))[0], 10303),
+    ],
+    ids=["completed", "rejected", "canceled", "canceled-as-on-the-page"],
 )
-def test_an_outgoing_transfer_is_due_by_its_deadline_until_it_ends(sample: str, code: int) -> None:
-    opened = fold(events_of([mail(block("15-"), day(1, 11), "o1")]))
-    (case,) = opened.cases
+def test_an_outgoing_transfer_is_due_by_its_deadline_until_it_ends(
+    ending: testing.Mail, code: int
+) -> None:
+    notice = CONVERSATIONS["transfer-out"][0]
+    (case,) = fold(events_of([notice])).cases
     assert case.kind == "transfer-out"
     assert case.open
     assert case.reference is None
-    assert case.due == dt.datetime(2003, 11, 4, 11, 10, 24, 546000, tzinfo=UTC)
+    assert case.due == PAGE_DEADLINE
     assert case.as_dict()["due"] == "2003-11-04T11:10:24.546000+00:00"
 
-    closed = fold(
-        events_of([mail(block("15-"), day(1, 11), "o1"), mail(block(sample), day(2), "o2")])
-    )
-    (case,) = closed.cases
+    (case,) = fold(events_of([notice, ending])).cases
     assert (case.open, case.final_code, case.codes, case.due) == (False, code, (10300, code), None)
 
 
 def test_an_outgoing_transfer_is_apart_from_the_requests_of_the_same_domain() -> None:
-    state = fold(events_of(FLOWS["transfer-in"] + FLOWS["transfer-out"]))
+    state = fold(events_of(CONVERSATIONS["transfer-in"] + CONVERSATIONS["transfer-out"]))
     assert sorted((case.kind, case.codes) for case in by_domain(state, "acme.com")) == [
         ("transfer-in", (10310, 10000)),
         ("transfer-out", (10300, 10302)),
     ]
 
 
-def test_not_delegated_keeps_its_expire_date_on_the_closed_request() -> None:
-    (case,) = fold(events_of(FLOWS["not-delegated"])).cases
+def test_not_delegated_keeps_its_expire_date_on_the_closed_case() -> None:
+    (case,) = fold(events_of(CONVERSATIONS["not-delegated"])).cases
     assert not case.open
+    assert case.codes == (10320, 10000)
     assert case.final_code == 10000
-    assert case.due == dt.datetime(2003, 11, 28, 23, 0, tzinfo=UTC)
+    assert case.due == PAGE_EXPIRE_DATE
 
 
 def test_requests_answered_at_once_are_closed_cases() -> None:
-    state = fold(events_of(FLOWS["requests"]))
+    state = fold(events_of(CONVERSATIONS["requests"]))
     assert sorted((c.reference or "", c.domain or "", c.codes, c.open) for c in state.cases) == [
         ("", "", (20001,), False),
         ("TemplateEMailProcessor-1062101424074", "", (23002,), False),
@@ -264,11 +320,22 @@ def test_requests_answered_at_once_are_closed_cases() -> None:
     assert {case.kind for case in state.cases} == {"request"}
 
 
+@pytest.mark.parametrize("flow", ["syntax-error", "object-exists", "invalid-authinfo"])
+def test_a_failure_of_the_kit_is_a_closed_request(flow: testing.Flow) -> None:
+    (mail,) = testing.conversation(flow, "acme.com", start=at(2))
+    (answer,) = mail.responses
+    (case,) = fold(events_of([mail])).cases
+    assert (case.kind, case.open, case.codes) == ("request", False, (answer.result.code,))
+    assert case.reference == answer.reference
+
+
 def test_a_response_without_domain_name_takes_it_from_its_sub_results_data() -> None:
-    data = mail(block("06-", drop="domain.name"), day(2), "pt")
-    (response,) = parsed(data)
+    # The page's "pending transfer" names acme2.com in its sub-result's data too.
+    bare = evolve(testing.documented("transfer-in-pending-transfer"), domain=None)
+    mail = testing.make_mail(bare, date=at(2))
+    (response,) = parsed(mail)
     assert response.domain is None
-    (event,) = events_of([data])
+    (event,) = events_of([mail])
     assert event.domain == "acme2.com"
     (case,) = fold([event]).cases
     assert case.domain == "acme2.com"
@@ -282,8 +349,8 @@ def test_the_kinds_follow_the_codes() -> None:
     assert set(KINDS) == {"registration", "transfer-in", "transfer-out", "request"}
 
 
-def test_the_whole_portfolio() -> None:
-    state = fold(events_of(PORTFOLIO))
+def test_the_whole_mailbox() -> None:
+    state = fold(MAILBOX_EVENTS)
     summary = sorted(
         (case.kind, case.domain or "", case.open, case.codes, case.due is not None)
         for case in state.cases
@@ -291,78 +358,162 @@ def test_the_whole_portfolio() -> None:
     assert summary == [
         ("registration", "acme.co.uk", False, (10360, 10320, 10000), False),
         ("registration", "acme.de", False, (10320, 10000), False),
+        ("registration", "organisierdich.de", False, (10320, 10000), True),
         ("registration", "wait.de", True, (10320,), False),
         ("request", "", False, (20001,), False),
         ("request", "", False, (23002,), False),
         ("request", "ixpos.com", False, (10000,), False),
-        ("request", "organisierdich.de", False, (10000,), True),
         ("transfer-in", "acme.com", False, (10310, 10000), False),
         ("transfer-out", "acme.com", False, (10300, 10302), False),
         ("transfer-out", "acme.com", True, (10300,), True),
     ]
+    assert state.suspects == ()
+
+
+def _conversation_key(response: Response) -> str | None:
+    return response.domain or response.reference
+
+
+def test_a_generated_portfolio_is_one_closed_case_per_conversation() -> None:
+    # The robot's own mails say what each conversation was; copies and forgeries add nothing.
+    expected: dict[str | None, list[int]] = {}
+    for mail in GENERATED:
+        if mail.authentic:
+            for response in mail.responses:
+                expected.setdefault(_conversation_key(response), []).append(response.result.code)
+    state = fold(events_of(GENERATED, include_quoted=True))
+    assert {case.domain or case.reference: list(case.codes) for case in state.cases} == expected
+    assert len(state.cases) == len(expected)
+    assert not any(case.open for case in state.cases)
+    # The spoofed robot mail and the colleagues' forwards are not the robot's signed mail.
+    doubtful = [mail for mail in GENERATED if mail.authentic is False and not mail.quoted]
+    assert len(state.suspects) == len(doubtful) > 0
 
 
 # -------------------------------------------------------------------------------------------
 # Order, duplicates
 # -------------------------------------------------------------------------------------------
 
-PORTFOLIO_EVENTS = events_of(PORTFOLIO)
-EXPECTED = fold(PORTFOLIO_EVENTS)
-# The same messages delivered again: once more as they were, and once through another
-# server (another Received header on top, so other bytes, the same Message-ID).
-AGAIN = events_of(PORTFOLIO)
-RELAYED = events_of(
-    [
-        b"Received: from relay.example.net by mx.example.net; " + day(28).encode() + b"\n" + data
-        for data in PORTFOLIO
-    ]
-)
-# A message without a Message-ID is known by its bytes.
-NO_ID = mail(block("02-").replace("ixpos.com", "no-id.com"), day(3), None)
+
+def _redelivered(mail: testing.Mail, seed: int) -> testing.Mail:
+    """The same message through another way: other bytes, the same Message-ID and Date."""
+    return testing.make_mail(
+        *mail.responses,
+        shape=cast(testing.Shape, mail.kind),  # a robot mail's kind is its shape
+        auth=mail.auth or "signed",
+        date=mail.date,
+        message_id=mail.message_id,
+        rnd=random.Random(seed),
+    )
 
 
-_INDEX = st.integers(0, len(PORTFOLIO_EVENTS) - 1)
+def _conversations_of(mails: Sequence[testing.Mail]) -> list[list[testing.Mail]]:
+    """The robot mails of a mailbox, one list per conversation (copies and forgeries with it)."""
+    grouped: dict[tuple[str | None, str | None], list[testing.Mail]] = {}
+    for mail in mails:
+        if mail.responses:
+            key = (mail.scenario, _conversation_key(mail.responses[0]))
+            grouped.setdefault(key, []).append(mail)
+    return list(grouped.values())
+
+
+# Whole conversations: the mailbox's, a forgery, and those of the generated portfolio.
+WHOLE = [*CONVERSATIONS.values(), [FORGED], *_conversations_of(GENERATED)]
+WHOLE_EVENTS = [events_of(flow, include_quoted=True) for flow in WHOLE]
+EXPECTED = fold(event for flow in WHOLE_EVENTS for event in flow)
+# A conversation delivered again by another way (the same bytes again give the same events).
+REDELIVERED = [
+    events_of([_redelivered(mail, 7) for mail in flow], include_quoted=True) for flow in WHOLE
+]
+
+
+def test_a_redelivery_is_other_bytes_with_the_same_identity() -> None:
+    for flow, again, events in zip(WHOLE, REDELIVERED, WHOLE_EVENTS, strict=True):
+        assert all(_redelivered(mail, 7).data != mail.data for mail in flow)
+        assert again == events
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    again=st.lists(_INDEX, max_size=8),
-    relayed=st.lists(_INDEX, max_size=8),
+    again=st.lists(st.tuples(st.integers(0, len(WHOLE) - 1), st.booleans()), max_size=6),
     data=st.data(),
 )
 def test_the_state_does_not_depend_on_order_or_repetition(
-    again: list[int], relayed: list[int], data: st.DataObject
+    again: list[tuple[int, bool]], data: st.DataObject
 ) -> None:
-    events = [*PORTFOLIO_EVENTS, *(AGAIN[i] for i in again), *(RELAYED[i] for i in relayed)]
+    events = [event for flow in WHOLE_EVENTS for event in flow]
+    for n, other_way in again:  # whole conversations delivered again
+        events += REDELIVERED[n] if other_way else WHOLE_EVENTS[n]
     shuffled = data.draw(st.permutations(events))
     # Numbered in the order read, as the store numbers them.
     numbered = [evolve(event, seq=n) for n, event in enumerate(shuffled)]
     assert fold(numbered) == EXPECTED
 
 
+# Conversations of the kit about a few domains at once, so that they meet: any flow, any way
+# the mail came (shape, evidence), any start within a fortnight.
+_DRAWN_CONVERSATION = st.builds(
+    lambda flow, domain, hours, shape, auth, seed: testing.conversation(
+        flow,
+        domain,
+        start=at(1) + dt.timedelta(hours=hours),
+        shape=shape,
+        auth=auth,
+        rnd=random.Random(seed),
+    ),
+    st.sampled_from(testing.FLOWS),
+    st.sampled_from(("acme.de", "acme.com")),
+    st.integers(0, 14 * 24),
+    st.sampled_from(testing.SHAPES),
+    st.sampled_from(testing.AUTHS),
+    st.integers(0, 3),
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    flows=st.lists(_DRAWN_CONVERSATION, min_size=1, max_size=4),
+    again=st.lists(st.integers(0, 3), max_size=3),
+    data=st.data(),
+)
+def test_conversations_that_meet_fold_alike_in_any_order(
+    flows: list[list[testing.Mail]], again: list[int], data: st.DataObject
+) -> None:
+    mails = [mail for flow in flows for mail in flow]
+    expected = fold(events_of(mails, include_quoted=True))
+    repeated = [*mails, *(mail for n in again for mail in flows[n % len(flows)])]
+    shuffled = data.draw(st.permutations(repeated))
+    assert fold(events_of(shuffled, include_quoted=True)) == expected
+
+
+# A message without a Message-ID is known by its bytes.
+_SUCCESS = testing.documented("registration-success", domain="no-id.com")
+NO_ID = without_header(testing.make_mail(_SUCCESS, date=at(3)).data, "Message-ID")
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.permutations(range(4)))
 def test_the_same_bytes_without_message_id_count_once(order: list[int]) -> None:
-    copies = [events_of([NO_ID])[0] for _ in range(3)] + events_of(FLOWS["requests"][:1])
+    copies = [events_of([NO_ID])[0] for _ in range(3)] + events_of(CONVERSATIONS["requests"][:1])
     state = fold(copies[i] for i in order)
     assert sorted(case.domain or "" for case in state.cases) == ["ixpos.com", "no-id.com"]
 
 
 def test_within_one_second_the_earlier_steps_come_first() -> None:
     # A Date header has seconds: three steps in the same second still read 10360, 10320, 10000.
-    same = day(4, 9)
-    messages = [
-        mail(block("14-"), same, "s3"),
-        mail(block("13-"), same, "s2"),
-        mail(block("12-"), same, "s1"),
-    ]
+    same = at(4, 9)
+    messages = page(
+        ("cctld-registration-completed", same),
+        ("cctld-registration-initiated", same),
+        ("cctld-command-received", same),
+    )
     (case,) = fold(events_of(messages)).cases
     assert case.codes == (10360, 10320, 10000)
     assert not case.open
 
 
 def test_without_a_date_the_order_given_decides() -> None:
-    messages = [mail(block("10-"), None, "n1"), mail(block("11-"), None, "n2")]
+    messages = [without_header(mail.data, "Date") for mail in CONVERSATIONS["de-registration"]]
     (case,) = fold(events_of(messages)).cases
     assert (case.codes, case.open) == ((10320, 10000), False)
     # Read the other way round, the final result comes first: a request answered at once,
@@ -375,8 +526,10 @@ def test_without_a_date_the_order_given_decides() -> None:
 
 
 def test_an_unreadable_date_counts_as_no_date() -> None:
-    (event,) = events_of([mail(block("10-"), "the day after tomorrow", "bad-date")])
+    mail = CONVERSATIONS["de-registration"][0]
+    (event,) = events_of([with_header(mail.data, "Date", "the day after tomorrow")])
     assert event.time is None
+    assert events_of([mail])[0].time is not None
 
 
 # -------------------------------------------------------------------------------------------
@@ -385,11 +538,14 @@ def test_an_unreadable_date_counts_as_no_date() -> None:
 
 
 def test_a_spoofed_final_result_closes_nothing_and_marks_the_case() -> None:
-    forged = mail(block("16-"), day(1, 12), "forged", dkim="fail")
+    notice, _ = _transfer_out("transfer-out-completed")
+    forged = testing.conversation(
+        "transfer-out-completed", "acme.com", start=TRANSFER_OUT_NOTICE, auth="spoofed"
+    )[1]
     (response,) = parsed(forged)
     assert response.origin is not None
     assert response.origin.authentic is False
-    state = fold(events_of([FLOWS["transfer-out"][0], forged]))
+    state = fold(events_of([notice, forged]))
     (case,) = state.cases
     assert case.open
     assert case.codes == (10300,)
@@ -400,81 +556,106 @@ def test_a_spoofed_final_result_closes_nothing_and_marks_the_case() -> None:
     assert (suspect.code, suspect.domain) == (10303, "acme.com")
 
 
-def test_a_spoofed_message_opens_nothing() -> None:
-    forged = mail(block("15-").replace("acme.com", "bigbank.com"), day(1), "f", dkim="fail")
-    state = fold(events_of([forged]))
+def test_a_spoofed_conversation_opens_nothing() -> None:
+    forged = testing.conversation(
+        "transfer-out-completed", "bigbank.com", auth="spoofed", start=at(1)
+    )
+    state = fold(events_of(forged))
     assert state.cases == ()
-    assert [event.domain for event in state.suspects] == ["bigbank.com"]
+    assert [(event.code, event.domain) for event in state.suspects] == [
+        (10300, "bigbank.com"),
+        (10303, "bigbank.com"),
+    ]
 
 
 def test_a_forgery_reusing_a_genuine_message_id_does_not_hide_the_genuine_message() -> None:
-    genuine = FLOWS["de-registration"][1]
-    forged = mail(block("11-").replace("10000", "23002"), day(3, 14), "de-2", dkim="fail")
-    state = fold(events_of([FLOWS["de-registration"][0], forged, genuine]))
+    initiated, genuine = CONVERSATIONS["de-registration"]
+    refused = testing.response(23002, domain="acme.de", reference=DE_REFERENCE)
+    forged = testing.make_mail(
+        refused,
+        auth="spoofed",
+        date=genuine.date - dt.timedelta(minutes=1),
+        message_id=genuine.message_id,
+    )
+    state = fold(events_of([initiated, forged, genuine]))
     (case,) = state.cases
     assert (case.codes, case.final_code, case.suspect) == ((10320, 10000), 10000, True)
 
 
 def test_no_evidence_either_way_is_not_a_suspect() -> None:
-    # authentic is None (no counting header): the rule is about evidence against a message.
-    data = b"".join(
-        line
-        for line in mail(block("11-"), day(3, 15), "none").splitlines(True)
-        if not line.startswith(b"Authentication-Results:")
-    )
-    (response,) = parsed(data)
+    # authentic is None (no Authentication-Results): the rule is about evidence against one.
+    initiated, completed = CONVERSATIONS["de-registration"]
+    unsigned = testing.make_mail(*completed.responses, auth="unsigned", date=completed.date)
+    (response,) = parsed(unsigned)
     assert response.origin is not None
     assert response.origin.authentic is None
-    (case,) = fold(events_of([FLOWS["de-registration"][0], data])).cases
+    (case,) = fold(events_of([initiated, unsigned])).cases
     assert not case.open
 
 
 def test_a_quoted_response_is_ignored() -> None:
-    reply = quoted_reply(block("11-"), day(3, 16), "reply")
+    initiated, completed = CONVERSATIONS["de-registration"]
+    # Unsigned: no evidence against the reply, so that only its being a quote can count.
+    later = completed.date + dt.timedelta(hours=1)
+    reply = testing.make_mail(*completed.responses, shape="quoted", auth="unsigned", date=later)
     assert parsed(reply) == []  # not reported by default
-    events = events_of([FLOWS["de-registration"][0], reply], include_quoted=True)
-    assert [event.quoted for event in events] == [False, True]
+    events = events_of([initiated, reply], include_quoted=True)
+    assert [(event.quoted, event.authentic) for event in events] == [(False, True), (True, None)]
     (case,) = fold(events).cases
     assert case.open
     assert case.codes == (10320,)
+
+
+def test_a_forwarded_copy_neither_closes_nor_adds_a_step() -> None:
+    # A colleague's forward is signed by the reseller, not by Knipp: not the robot's message.
+    initiated, completed = CONVERSATIONS["de-registration"]
+    forward = testing.make_mail(
+        *completed.responses, shape="forwarded", date=completed.date + dt.timedelta(hours=1)
+    )
+    (response,) = parsed(forward)
+    assert response.origin is not None
+    assert (response.origin.part, response.origin.authentic) == ("2.2", False)
+
+    def steps(messages: list[testing.Mail]) -> list[tuple[object, ...]]:
+        return [(c.kind, c.codes, c.open) for c in fold(events_of(messages)).cases]
+
+    assert steps([initiated, forward]) == [("registration", (10320,), True)]
+    assert steps([initiated, completed, forward]) == steps([initiated, completed])
 
 
 # -------------------------------------------------------------------------------------------
 # What needs attention
 # -------------------------------------------------------------------------------------------
 
-WEEK = dt.timedelta(days=7)
-
 
 def test_attention_lists_the_most_urgent_first() -> None:
-    forged = mail(block("16-").replace("acme.com", "bigbank.com"), day(9, 12), "f", dkim="fail")
-    state = fold(events_of([*PORTFOLIO, forged]))
+    state = fold(events_of([*MAILBOX, FORGED]))
     as_of = dt.datetime(2003, 11, 20, tzinfo=UTC)
     items = attention(state.cases, state.suspects, as_of=as_of, pending_after=WEEK)
     assert [(item.kind, item.domain, item.code) for item in items] == [
-        ("transfer-out", "acme.com", 10300),  # its deadline (Nov 4) has passed: first
-        ("request", "organisierdich.de", 10000),  # to delegate before Nov 28
+        ("transfer-out", "acme.com", 10300),  # its deadline (Nov 14) has passed: first
+        ("registration", "organisierdich.de", 10000),  # to delegate before Nov 28
         ("transfer-out", "bigbank.com", 10303),  # not authentic
         ("registration", "wait.de", 10320),  # pending since Nov 9, more than a week
     ]
-    assert items[0].due is not None
+    assert items[0].due == AGAIN_DEADLINE
     assert items[0].due < as_of
-    assert items[1].due == dt.datetime(2003, 11, 28, 23, 0, tzinfo=UTC)
+    assert items[1].due == PAGE_EXPIRE_DATE
     assert items[3].due is None
     assert all(item.reason for item in items)
 
 
 def test_a_recent_pending_request_and_a_past_expire_date_need_nothing() -> None:
-    state = fold(events_of(FLOWS["pending"] + FLOWS["not-delegated"]))
+    state = fold(events_of(CONVERSATIONS["pending"] + CONVERSATIONS["not-delegated"]))
     as_of = dt.datetime(2003, 11, 30, tzinfo=UTC)  # after expire.date, 21 days after 10320
     assert attention(state.cases, (), as_of=as_of, pending_after=dt.timedelta(days=30)) == ()
 
 
 def test_status_shows_open_cases_or_all() -> None:
-    state = fold(PORTFOLIO_EVENTS)
+    state = fold(MAILBOX_EVENTS)
     as_of = dt.datetime(2003, 11, 10, tzinfo=UTC)
     open_only = status(state, as_of=as_of, pending_after=WEEK)
-    # Oldest first: wait.de's 10320 came at 08:00 UTC, acme.com's 10300 at 10:00.
+    # Oldest first: wait.de's 10320 came at about 08:00 UTC, acme.com's 10300 at 11:10.
     assert [case.domain for case in open_only.cases] == ["wait.de", "acme.com"]
     everything = status(state, as_of=as_of, pending_after=WEEK, include_closed=True)
     assert everything.cases == state.cases
@@ -494,6 +675,6 @@ def test_attention_wants_an_aware_time() -> None:
 def test_events_and_cases_are_values() -> None:
     import pickle
 
-    state = fold(PORTFOLIO_EVENTS)
+    state = fold(MAILBOX_EVENTS)
     assert pickle.loads(pickle.dumps(state)) == state
-    assert hash(state.cases[0]) == hash(fold(PORTFOLIO_EVENTS).cases[0])
+    assert hash(state.cases[0]) == hash(fold(MAILBOX_EVENTS).cases[0])

@@ -16,50 +16,62 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
 
 import drsparse
-from drsparse import Origin, Response, Result, SubResult
+from drsparse import Origin, Response, Result, SubResult, testing
 from drsparse.ledger import SCHEMA_VERSION, Event, Ledger, LedgerError, default_path, fold, status
 from drsparse.ledger._store import _EVENT_INSERT, MIGRATIONS, _event_row, migrate
 from tests.helpers import ROOT
-from tests.test_ledger_fold import FLOWS, PORTFOLIO, block, day, mail, parsed
+from tests.test_ledger_fold import (
+    CONVERSATIONS,
+    FORGED,
+    GENERATED,
+    MAILBOX,
+    at,
+    data_of,
+    parsed,
+    without_header,
+)
 
 UTC = dt.UTC
 WEEK = dt.timedelta(days=7)
 
 
-def record_all(ledger: Ledger, messages: list[bytes]) -> int:
+def record_all(ledger: Ledger, messages: Sequence[testing.Mail | bytes]) -> int:
     return sum(
-        ledger.add(parsed(data, source=f"m{i}"), message=data) for i, data in enumerate(messages)
+        ledger.add(parsed(message, source=f"m{i}"), message=data_of(message))
+        for i, message in enumerate(messages)
     )
 
 
-def pure_events(messages: list[bytes]) -> list[Event]:
+def pure_events(messages: Sequence[testing.Mail | bytes]) -> list[Event]:
     """The events of the messages without the store, with the sources record_all gives."""
     return [
-        Event.from_response(response, message=data, index=index)
-        for i, data in enumerate(messages)
-        for index, response in enumerate(parsed(data, source=f"m{i}"))
+        Event.from_response(response, message=data_of(message), index=index)
+        for i, message in enumerate(messages)
+        for index, response in enumerate(parsed(message, source=f"m{i}"))
     ]
 
 
-def two_responses(i: int) -> bytes:
-    """A message with two responses: a .de registration initiated and completed."""
-    text = (
-        f"### DRS Response\n###\n\nreference: R-{i}\ndomain.name: d{i}.de\nresult.code: 10320\n\n"
-        f"### DRS Response\n###\n\nreference: R-{i}\ndomain.name: d{i}.de\nresult.code: 10000\n"
-    )
-    return mail(text, day(1 + i % 28, i % 24), f"two-{i}")
+def two_responses(count: int, *, seed: int = 0) -> list[testing.Mail]:
+    """Messages with two responses each: a .de registration initiated and completed.
 
-
-def write_mbox(path: Path, messages: list[bytes]) -> None:
-    with path.open("wb") as out:
-        for data in messages:
-            out.write(b"From robot@drs.knipp.de Thu Jan  1 00:00:00 2003\n" + data + b"\n\n")
+    Plain text without evidence: the smallest robot mail, as thousands of them are parsed.
+    """
+    rnd = random.Random(seed)
+    mails = []
+    for i in range(count):
+        steps = [
+            testing.response(code, domain=f"d{i}.de", reference=f"R-{i}") for code in (10320, 10000)
+        ]
+        date = at(1 + i % 28, i % 24)
+        mails.append(testing.make_mail(*steps, shape="plain", auth="unsigned", date=date, rnd=rnd))
+    return mails
 
 
 def assert_consistent(path: Path) -> Ledger:
@@ -80,25 +92,32 @@ def assert_consistent(path: Path) -> Ledger:
 
 
 def test_the_store_keeps_what_the_fold_gives(tmp_path: Path) -> None:
-    messages = PORTFOLIO[:]
+    # The mailbox's conversations and a whole generated one: foreign mail, copies, a forgery.
+    messages = [*MAILBOX, *GENERATED]
     random.Random(5).shuffle(messages)
+    responses = sum(len(parsed(message)) for message in messages)
+    assert responses > len(MAILBOX)
     with Ledger(tmp_path / "l.sqlite3") as ledger:
-        assert record_all(ledger, messages) == len(PORTFOLIO)
-        assert len(ledger) == len(PORTFOLIO)
-        assert ledger.state() == fold(pure_events(PORTFOLIO))
+        assert record_all(ledger, messages) == responses
+        assert len(ledger) == responses
+        assert ledger.state() == fold(pure_events([*MAILBOX, *GENERATED]))
         assert ledger.state() == fold(ledger.events())
+        assert ledger.suspects()  # the forgery and the forwards are kept, apart
 
 
 def test_the_same_message_counts_once(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite3") as ledger:
-        first = FLOWS["de-registration"][0]
-        assert ledger.add(parsed(first), message=first) == 1
-        assert ledger.add(parsed(first), message=first) == 0
-        # Redelivered through another server: other bytes, the same Message-ID.
-        relayed = b"Received: from relay.example.net\n" + first
-        assert ledger.add(parsed(relayed), message=relayed) == 0
+        first = CONVERSATIONS["de-registration"][0]
+        assert ledger.add(parsed(first), message=first.data) == 1
+        assert ledger.add(parsed(first), message=first.data) == 0
+        # Delivered again by another way: other bytes, the same Message-ID.
+        again = testing.make_mail(
+            *first.responses, date=first.date, message_id=first.message_id, rnd=random.Random(1)
+        )
+        assert again.data != first.data
+        assert ledger.add(parsed(again), message=again.data) == 0
         # No Message-ID: the bytes identify it.
-        bare = mail(block("02-"), day(2), None)
+        bare = without_header(CONVERSATIONS["requests"][0].data, "Message-ID")
         assert ledger.add(parsed(bare), message=bare) == 1
         assert ledger.add(parsed(bare), message=bare) == 0
         assert len(ledger) == 2
@@ -108,7 +127,7 @@ def test_the_same_message_counts_once(tmp_path: Path) -> None:
 def test_an_insert_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
     # The second response of the message breaks the insert: the first must not stay.
     with Ledger(tmp_path / "l.sqlite3") as ledger:
-        good = parsed(FLOWS["de-registration"][0])[0]
+        good = parsed(CONVERSATIONS["de-registration"][0])[0]
         broken = Response(Result(10000), domain="x.de", reference="\ud800")  # not UTF-8
         with pytest.raises(LedgerError):
             ledger.add([good, broken])
@@ -120,28 +139,29 @@ def test_the_stored_record_is_the_schema_1_record(tmp_path: Path) -> None:
     schema = json.loads((ROOT / "drsparse" / "data" / "record.schema.json").read_text())
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     with Ledger(tmp_path / "l.sqlite3") as ledger:
-        record_all(ledger, PORTFOLIO)
+        record_all(ledger, [*MAILBOX, *GENERATED])
         for event in ledger.events():
             record = ledger.record(event.key)
             assert record is not None
             validator.validate(record)
             assert record["result"]["code"] == event.code
             assert record["source"] == event.source
-        (nd,) = [e for e in ledger.events() if e.domain == "organisierdich.de"]
+        (nd,) = [e for e in ledger.events("organisierdich.de") if e.expire_date is not None]
         record = ledger.record(nd.key)
         assert record is not None
         assert record["sub_results"][0]["data"]["expire.date"] == "2003-11-28T23:00:00+00:00"
 
 
 def test_status_through_the_indexes_is_the_pure_status(tmp_path: Path) -> None:
-    forged = mail(block("16-").replace("acme.com", "bigbank.com"), day(9, 12), "f", dkim="fail")
-    messages = [*PORTFOLIO, forged]
+    messages = [*MAILBOX, FORGED]
     state = fold(pure_events(messages))
     with Ledger(tmp_path / "l.sqlite3") as ledger:
         record_all(ledger, messages)
-        # Before and after each deadline, each expire.date and each pending week.
-        for days in (0, 2, 4, 6, 9, 15, 17, 27, 29, 45):
-            as_of = dt.datetime(2003, 11, 1, tzinfo=UTC) + dt.timedelta(days=days)
+        # Before and after each deadline (Nov 4, Nov 14), the expire.date (Nov 28) and the
+        # pending week (from Nov 9).
+        days = [(10, 29), (10, 31), (11, 3), (11, 5), (11, 10), (11, 13), (11, 15), (11, 17)]
+        for month, day in [*days, (11, 28), (11, 29), (12, 15)]:
+            as_of = dt.datetime(2003, month, day, tzinfo=UTC)
             for closed in (False, True):
                 expected = status(state, as_of=as_of, pending_after=WEEK, include_closed=closed)
                 got = ledger.status(as_of=as_of, pending_after=WEEK, include_closed=closed)
@@ -151,7 +171,7 @@ def test_status_through_the_indexes_is_the_pure_status(tmp_path: Path) -> None:
 
 def test_history_by_domain_and_by_reference(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite3") as ledger:
-        record_all(ledger, PORTFOLIO)
+        record_all(ledger, MAILBOX)
         assert [e.code for e in ledger.events("ACME.com.")] == [10300, 10302, 10310, 10000, 10300]
         reused = ledger.events("TemplateEMailProcessor-1063716677292")  # acme.de and acme.co.uk
         assert [(e.domain, e.code) for e in reused] == [
@@ -201,9 +221,9 @@ def test_an_old_version_is_migrated_and_its_cases_derived_again(tmp_path: Path) 
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("BEGIN IMMEDIATE")
     migrate(db, target=1)
-    for data in PORTFOLIO:
-        for index, response in enumerate(parsed(data)):
-            event = Event.from_response(response, message=data, index=index)
+    for mail in MAILBOX:
+        for index, response in enumerate(parsed(mail)):
+            event = Event.from_response(response, message=mail.data, index=index)
             db.execute(_EVENT_INSERT, _event_row(event, response, "2003-12-01T00:00:00Z", {}))
     db.execute("COMMIT")
     assert db.execute("SELECT version FROM schema_version").fetchone() == (1,)
@@ -212,7 +232,7 @@ def test_an_old_version_is_migrated_and_its_cases_derived_again(tmp_path: Path) 
     db.close()
 
     with Ledger(path) as ledger:
-        assert ledger.state() == fold(pure_events(PORTFOLIO))
+        assert ledger.state() == fold(pure_events(MAILBOX))
         assert any(case.notes for case in ledger.cases())  # a column version 2 added
     db = sqlite3.connect(path)
     try:
@@ -259,7 +279,7 @@ def test_a_file_that_is_no_ledger_or_too_new_is_refused(tmp_path: Path) -> None:
 def test_rebuild_derives_everything_again_from_the_records(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
     with Ledger(path) as ledger:
-        record_all(ledger, PORTFOLIO)
+        events = record_all(ledger, [*MAILBOX, *GENERATED])
         expected = ledger.state()
     # What an older drsparse might have derived: other columns, other cases.
     db = sqlite3.connect(path)
@@ -270,12 +290,10 @@ def test_rebuild_derives_everything_again_from_the_records(tmp_path: Path) -> No
     with Ledger(path) as ledger:
         assert ledger.state() != expected
         # The records are read a chunk at a time: every one, once, in the order given.
-        assert [row[0] for row in ledger._all_records(chunk=3)] == list(
-            range(1, len(PORTFOLIO) + 1)
-        )
+        assert [row[0] for row in ledger._all_records(chunk=3)] == list(range(1, events + 1))
         assert ledger.rebuild() == len(expected.cases)
         assert ledger.state() == expected
-        assert ledger.state() == fold(pure_events(PORTFOLIO))
+        assert ledger.state() == fold(pure_events([*MAILBOX, *GENERATED]))
 
 
 def test_rebuild_reads_a_response_built_in_code_from_its_typed_record(tmp_path: Path) -> None:
@@ -322,9 +340,9 @@ ledger.close()
 
 
 def test_two_processes_writing_at_once(tmp_path: Path) -> None:
-    shared = [two_responses(i) for i in range(150)]
+    shared = two_responses(150)
     mbox = tmp_path / "shared.mbox"
-    write_mbox(mbox, shared)
+    testing.write_mbox(shared, mbox)
     path, go = tmp_path / "l.sqlite3", tmp_path / "go"
     Ledger(path).close()  # created first, so that both open an existing file
     writers = [
@@ -349,9 +367,9 @@ def test_two_processes_writing_at_once(tmp_path: Path) -> None:
 def test_a_writer_killed_mid_way_loses_nothing_committed_and_no_half_message(
     tmp_path: Path,
 ) -> None:
-    total = 3000
+    total = 2000
     mbox = tmp_path / "big.mbox"
-    write_mbox(mbox, [two_responses(i) for i in range(total)])
+    testing.write_mbox(two_responses(total), mbox)
     path = tmp_path / "l.sqlite3"
     track = subprocess.Popen(
         [sys.executable, "-m", "drsparse", "track", "--ledger", str(path), str(mbox)],
