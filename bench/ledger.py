@@ -3,17 +3,18 @@
     .venv/bin/python bench/ledger.py            # the full run (a few minutes)
     .venv/bin/python bench/ledger.py --quick    # seconds: what CI runs to keep it working
 
-1. **ingest**: the messages of an mbox of generated robot mails (bench/corpus.py), parsed
+1. **ingest**: the messages of an mbox of the fake robot's mails (bench/corpus.py), parsed
    with ``drsparse.parse_message``, against the same parsed and recorded in a fresh ledger
    file as ``drsparse track`` does it (``Ledger.add_many``, one transaction per batch of
    messages, a message never split). The mbox is read into memory first, so the reading,
    the same on both sides, is left out and the ratio is the stricter. Measured in pairs, one
    transaction's messages at a time in alternating order (see ``ingest``). Target: at most
    1.25 times.
-2. **status**: a ledger of 1,000,000 events (realistic conversations: registrations, ccTLD
-   registrations, incoming and outgoing transfers, requests answered at once, a few per cent
-   still open) written through the store's insert path in bulk, then ``Ledger.status()``
-   timed, best of a few runs, from a freshly opened file. Target: under one second.
+2. **status**: a ledger of 1,000,000 events (the fake robot's conversations, as
+   ``drsparse.testing.portfolio`` plays them: registrations, ccTLD registrations, incoming
+   and outgoing transfers, requests answered at once; a few per cent still open) written
+   through the store's insert path in bulk, then ``Ledger.status()`` timed, best of a few
+   runs, from a freshly opened file. Target: under one second.
 
 Timings never fail: the exit status is 0 whatever they are, and 1 only when the harness broke.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import email.utils
 import gc
 import random
 import re
@@ -32,13 +34,15 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from attrs import evolve
+
 if __package__ in (None, ""):
     # Run as a script (`python bench/ledger.py`): make `bench` importable from the checkout.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import drsparse
 from bench.corpus import write_mbox
-from drsparse import Field, Origin, Response, Result, SubResult
+from drsparse import Origin, Response, SubResult, testing
 from drsparse.ledger import Ledger
 from drsparse.ledger._cli import BATCH
 
@@ -56,6 +60,9 @@ Message = tuple[list[Response], bytes | None]
 
 def ingest(mbox_bytes: int, rounds: int, folder: Path) -> tuple[dict[str, float], list[float], int]:
     """The paired timing of parsing against parsing and recording, and the message count.
+
+    One message in twenty of the corpus is foreign mail: parsed like the others, it holds no
+    response and records nothing.
 
     Returns each side's median time and the ratio of every round, in the order run.
 
@@ -78,6 +85,7 @@ def ingest(mbox_bytes: int, rounds: int, folder: Path) -> tuple[dict[str, float]
     ratios = []
     for done in range(rounds):
         spent = dict.fromkeys(times, 0.0)
+        responses = 0
         with Ledger(folder / f"ingest-{done}.sqlite3") as ledger:
             gc.collect()
             for k, part in enumerate(slices):
@@ -90,8 +98,10 @@ def ingest(mbox_bytes: int, rounds: int, folder: Path) -> tuple[dict[str, float]
                     if side == "parse + record":
                         ledger.add_many(parsed, batch=BATCH)
                     spent[side] += time.perf_counter() - start
-            if len(ledger) != len(items):
-                raise RuntimeError(f"{len(ledger)} events recorded for {len(items)} messages")
+                    if side == "parse + record":
+                        responses += sum(len(found) for found, _ in parsed)
+            if len(ledger) != responses:
+                raise RuntimeError(f"{len(ledger)} events recorded for {responses} responses")
         for side, seconds in spent.items():
             times[side].append(seconds)
         ratios.append(spent["parse + record"] / spent["parse"])
@@ -102,85 +112,88 @@ def ingest(mbox_bytes: int, rounds: int, folder: Path) -> tuple[dict[str, float]
 # 2. status on a big ledger
 # ---------------------------------------------------------------------------------------------
 
-_TLDS = ("com", "net", "org", "info", "de", "co.uk", "at", "eu")
+#: Where the conversations are moved to: anywhere in 22 years from the robot's first examples.
 _START = dt.datetime(2003, 1, 1, tzinfo=dt.UTC)
 _SPAN_SECONDS = 22 * 365 * 24 * 3600
+#: The share of conversations still waiting for their last step.
+_OPEN = 0.02
+
+# One step of a conversation: when the robot's mail was sent, its MIME part, the response.
+_Step = tuple[dt.datetime, str | None, Response]
 
 
-def _response(
-    seq: int,
-    when: dt.datetime,
-    code: int,
-    *,
-    domain: str,
-    reference: str | None,
-    subs: tuple[SubResult, ...] = (),
-) -> Response:
-    pairs = [("domain.name", domain), ("result.code", str(code))]
-    if reference is not None:
-        pairs.insert(0, ("reference", reference))
-    return Response(
-        Result(code, drsparse.explain(code).msg),
-        reference=reference,
-        domain=domain,
-        sub_results=subs,
-        fields=tuple(Field(key, value, line) for line, (key, value) in enumerate(pairs, 4)),
-        origin=Origin(
-            source=f"generated#{seq}",
-            message_id=f"<{seq}@drs.knipp.de>",
-            date=when.strftime("%a, %d %b %Y %H:%M:%S +0000"),
-            sender="DRS Robot <robot@drs.knipp.de>",
-            authentic=True,
-        ),
-    )
+def _conversations(seed: int) -> list[list[_Step]]:
+    """The robot's own conversations in a portfolio of the fake robot, each in time order.
+
+    Foreign mail, colleagues' copies and spoofed mail are left out: a ledger kept for years
+    holds the robot's mail, and its suspects are looked at and cleared.
+    """
+    found: dict[tuple[str | None, str | None], list[_Step]] = {}
+    for mail in testing.portfolio(300, seed=seed):
+        if mail.authentic:
+            for response in mail.responses:
+                key = (mail.scenario, response.domain or response.reference)
+                found.setdefault(key, []).append((mail.date, mail.part, response))
+    return list(found.values())
+
+
+def _moved(response: Response, n: int, shift: dt.timedelta) -> Response:
+    """``response`` of the ``n``-th conversation: its own domain, reference and dates.
+
+    The lines it was read from no longer say what it says: they are not kept (a ledger
+    records what is typed when there are none).
+    """
+    domain = None if response.domain is None else f"n{n}-{response.domain}"
+
+    def moved(sub: SubResult) -> SubResult:
+        # The dates to act by (deadline, expire.date) move with the conversation.
+        data: dict[str, str | dt.datetime] = {}
+        for key, value in sub.data.items():
+            if isinstance(value, dt.datetime):
+                data[key] = value + shift
+            elif key == "domain.name" and domain is not None:
+                data[key] = domain
+            else:
+                data[key] = value
+        return evolve(sub, data=data)
+
+    reference = None if response.reference is None else f"{response.reference}-{n}"
+    subs = tuple(moved(sub) if sub.data else sub for sub in response.sub_results)
+    return evolve(response, domain=domain, reference=reference, sub_results=subs, fields=())
 
 
 def flows(seed: int, events: int) -> Iterator[Response]:
-    """Responses of realistic conversations, ``events`` in all, each flow in time order.
+    """Responses of the fake robot's conversations, ``events`` in all, each in time order.
 
-    Most conversations are over; the last few per cent of each kind are left open, as a
-    ledger that is kept up to date has a few open cases among years of closed ones.
+    The conversations of a portfolio of ``drsparse.testing`` (its mix of flows, its delays,
+    its sub-results) are played again and again, each time for a domain and a reference of
+    its own, moved to another moment of 22 years. Most are over; the last step of two per
+    cent never comes, as a ledger that is kept up to date has a few open cases among years
+    of closed ones.
     """
     rnd = random.Random(seed)
+    conversations = _conversations(seed)
     made = 0
     n = 0
     while made < events:
         n += 1
-        domain = f"d{n}-{rnd.randrange(10**6)}.{rnd.choice(_TLDS)}"
-        reference = f"TemplateEMailProcessor-{1_000_000_000_000 + n}"
-        when = _START + dt.timedelta(seconds=rnd.randrange(_SPAN_SECONDS))
-        still_open = rnd.random() < 0.02
-        later = when + dt.timedelta(hours=rnd.randint(1, 72))
-        kind = rnd.choices(
-            ("de", "cctld", "transfer-in", "transfer-out", "request"), weights=(4, 1, 2, 1, 4)
-        )[0]
-        steps: list[tuple[dt.datetime, int, str | None, tuple[SubResult, ...]]]
-        if kind == "de":
-            final: tuple[SubResult, ...] = ()
-            if rnd.random() < 0.1:
-                final = (SubResult(23300, data={"expire.date": later + dt.timedelta(days=30)}),)
-            steps = [(when, 10320, reference, ()), (later, 10000, reference, final)]
-        elif kind == "cctld":
-            middle = when + dt.timedelta(minutes=30)
-            steps = [(when, 10360, reference, ()), (middle, 10320, reference + "-2", ())]
-            steps.append((later, 10000, reference, ()))
-        elif kind == "transfer-in":
-            steps = [
-                (when, 10310, reference, ()),
-                (later, rnd.choice((10000, 23302)), reference, ()),
-            ]
-        elif kind == "transfer-out":
-            deadline = when + dt.timedelta(days=5)
-            steps = [(when, 10300, None, (SubResult(10300, data={"deadline": deadline}),))]
-            steps.append((later, rnd.choice((10302, 10303, 10304)), None, ()))
-        else:
-            steps = [(when, rnd.choice((10000, 10000, 23002, 22002, 20001)), reference, ())]
-        if still_open and len(steps) > 1:
+        steps = rnd.choice(conversations)
+        if len(steps) > 1 and rnd.random() < _OPEN:
             steps = steps[:-1]
-        for moment, code, ref, subs in steps:
+        moment = _START + dt.timedelta(seconds=rnd.randrange(_SPAN_SECONDS))
+        shift = moment - steps[0][0]
+        for k, (sent, part, response) in enumerate(steps):
             if made >= events:
                 return
-            yield _response(made, moment, code, domain=domain, reference=ref, subs=subs)
+            origin = Origin(
+                source=f"generated#{made}",
+                message_id=f"<{n}.{k}@drs.knipp.de>",
+                date=email.utils.format_datetime((sent + shift).astimezone(dt.UTC)),
+                sender="DRS Robot <drs@knipp.de>",
+                part=part,
+                authentic=True,
+            )
+            yield evolve(_moved(response, n, shift), origin=origin)
             made += 1
 
 
