@@ -40,7 +40,7 @@ from drsparse._model import Origin, Response
 from drsparse._text import may_hold_blocks, normalize_newlines, quoted_copies
 from drsparse._typed import responses_in
 
-__all__ = ["DEFAULT_TRUST", "Trust", "parse_message"]
+__all__ = ["DEFAULT_TRUST", "Trust", "check_arguments", "parse_message"]
 
 
 def parse_message(
@@ -77,7 +77,7 @@ def parse_message(
     """
     if trust is None:
         trust = DEFAULT_TRUST
-    _check_arguments(trust, limits, codes, source)
+    check_arguments("parse_message", trust, limits, codes, source)
     try:
         return _Reader(limits, include_quoted, source, trust, codes).read(data)
     except DrsParseError as err:
@@ -87,7 +87,10 @@ def parse_message(
         raise
 
 
-def _check_arguments(trust: object, limits: object, codes: object, source: object) -> None:
+def check_arguments(
+    function: str, trust: object, limits: object, codes: object, source: object = None
+) -> None:
+    """A ``TypeError`` naming the argument that is not of its type."""
     for name, value, kind in (
         ("trust", trust, Trust),
         ("limits", limits, Limits),
@@ -95,10 +98,10 @@ def _check_arguments(trust: object, limits: object, codes: object, source: objec
     ):
         if not isinstance(value, kind):
             raise TypeError(
-                f"parse_message() takes {name}={kind.__name__}(...), not {type(value).__name__}"
+                f"{function}() takes {name}={kind.__name__}(...), not {type(value).__name__}"
             )
     if source is not None and not isinstance(source, str):
-        raise TypeError(f"parse_message() takes source=str, not {type(source).__name__}")
+        raise TypeError(f"{function}() takes source=str, not {type(source).__name__}")
 
 
 # -------------------------------------------------------------------------------------------
@@ -397,11 +400,17 @@ def _leaf_text(
     ``None`` for a part that cannot hold one. The type decides, before anything is decoded:
     ``text/*`` is read (HTML converted to text), ``application/octet-stream`` only if the
     bytes hold "DRS" (a response saved to a file and attached), anything else is skipped.
+    A multipart whose parts the e-mail parser could not find (no boundary, or none of its
+    lines) is read as text, with a warning: its body would be lost otherwise.
     """
+    warnings: list[str] = []
     if ctype.startswith("text/"):
         kind = "html" if ctype == "text/html" else "text"
     elif ctype == "application/octet-stream":
         kind = "binary"
+    elif ctype.startswith("multipart/"):
+        kind = "text"
+        warnings.append(_no_parts(part, ctype, path))
     else:
         return None, [], False
     try:
@@ -409,20 +418,41 @@ def _leaf_text(
         charset = None if kind == "binary" else part.get_content_charset()
     except (email.errors.MessageError, ValueError, LookupError, TypeError) as exc:
         raise UnreadableInputError(f"MIME part {path or 'body'} cannot be decoded: {exc}") from exc
-    warnings: list[str] = []
     if isinstance(payload, str):
         text = payload
     else:
         if kind == "binary" and b"DRS" not in payload:
             return None, [], False
-        text, warnings = _decode(payload, charset, path)
+        payload, encoding_warnings = _not_encoded(part, payload, path)
+        text, decoding_warnings = _decode(payload, charset, path)
+        warnings += encoding_warnings + decoding_warnings
     if kind == "html":
         if "DRS" not in text:
             return None, [], False
         from drsparse._html import html_text
 
-        return html_text(text, path), warnings, True
+        text, html_warnings = html_text(text, path)
+        return text, warnings + html_warnings, True
     return text, warnings, False
+
+
+def _no_parts(part: Message, ctype: str, path: str | None) -> str:
+    """The warning for a multipart whose parts the e-mail parser did not find."""
+    where = f"MIME part {path}" if path else "the message"
+    boundary = part.get_boundary()
+    if boundary is None:
+        why = "declares no boundary"
+    else:
+        body = part.get_payload()
+        lines = str(body).lower() if isinstance(body, str) else ""
+        if f"--{boundary}".lower() in lines:
+            why = (
+                f"has boundary lines that differ from its boundary {boundary!r} in case only "
+                "(boundaries are case-sensitive)"
+            )
+        else:
+            why = f"has no line with its boundary {boundary!r}"
+    return f"{where} is a {ctype} that {why}: its body was read as text"
 
 
 # The transfer encodings that turn bytes into ASCII (RFC 2045, and uuencode, which compat32
@@ -447,11 +477,33 @@ def _payload(part: Message, *, from_text: bool) -> bytes | str:
     return decoded if isinstance(decoded, bytes) else b""
 
 
+def _not_encoded(part: Message, decoded: bytes, path: str | None) -> tuple[bytes, list[str]]:
+    """The bytes of a part declared base64 that is plain text after all, with a warning.
+
+    The standard library decodes anything as base64, skipping what is no base64: plain text
+    comes out as a few bytes of nonsense, and a response in it would be lost without a word.
+    """
+    if b"DRS" in decoded or str(part.get("content-transfer-encoding", "")).lower() != "base64":
+        return decoded, []
+    try:
+        raw = part.get_payload()  # as sent; 8-bit text it decodes, and may fail to
+    except (ValueError, LookupError, TypeError):
+        return decoded, []
+    # A response is ASCII: plain text that is not is left to the base64 decoder.
+    if not isinstance(raw, str) or not raw.isascii() or "DRS" not in raw or "###" not in raw:
+        return decoded, []
+    where = f"MIME part {path}" if path else "the message body"
+    return raw.encode("ascii"), [f"{where} is declared base64 but is plain text: read as it is"]
+
+
 def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, list[str]]:
     """Text from the bytes of a part, and what went wrong on the way.
 
     The declared charset first; when it is missing, unknown or does not fit, UTF-8, then
     Latin-1 (which never fails), with a warning. Pure ASCII without a charset is no news.
+    A declared charset that turns a block the bytes hold in ASCII into other characters
+    (UTF-16 or EBCDIC declared on ASCII text) does not fit either. Lone surrogates (which
+    UTF-7 can produce) are replaced by U+FFFD, with a warning: they are no characters.
     """
     where = f"MIME part {path}" if path else "the message body"
     if charset is None or charset in _UNKNOWN_CHARSETS:
@@ -464,9 +516,13 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
             problem = f"declares the unknown charset {charset!r}"
         else:
             try:
-                return raw.decode(name), []
+                text = raw.decode(name)
             except (UnicodeError, ValueError, LookupError):
                 problem = f"is not valid {charset!r} as it declares"
+            else:
+                if may_hold_blocks(text) or b"###" not in raw or b"DRS" not in raw:
+                    return _characters(text, where, charset)
+                problem = f"declares {charset!r}, which turns its response block into nonsense"
     try:
         text, fallback = raw.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -474,6 +530,18 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
     if path is None and charset is None and fallback == "UTF-8":
         return text, []  # a body without headers: UTF-8 is what such a text is expected to be
     return text, [f"{where} {problem}; decoded as {fallback}"]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _characters(text: str, where: str, charset: str) -> tuple[str, list[str]]:
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text, []
+    return _SURROGATE.sub("\ufffd", text), [
+        f"{where} decodes as {charset!r} to lone surrogates, which are no characters; "
+        "each was replaced by U+FFFD"
+    ]
 
 
 # -------------------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ from attrs import frozen
 
 from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
-from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._mail import Trust, parse_message
+from drsparse._limits import DEFAULT_LIMITS, Limits, check_limits
+from drsparse._mail import DEFAULT_TRUST, Trust, check_arguments, parse_message
 from drsparse._model import Response
 
 __all__ = ["MailItem", "parse_messages", "read_messages"]
@@ -59,7 +59,17 @@ def read_messages(
     Lazily, in a stable order (see the module documentation for how the kind of input is
     told). Exactly one of ``data`` and ``error`` is set in each item; an error (a file that
     vanished, a permission, a message beyond ``limits.max_message_bytes``) ends nothing.
+
+    Raises ``TypeError`` at the call (not at the first message) for a ``path`` that is no
+    path or ``limits`` that are no :class:`~drsparse.Limits`.
     """
+    check_limits("read_messages", limits)
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise TypeError(f"read_messages() takes a path (str), not {type(path).__name__}")
+    return _messages(path, limits)
+
+
+def _messages(path: str | os.PathLike[str] | None, limits: Limits) -> Iterator[MailItem]:
     if path is None or os.fspath(path) == "-":
         yield from _stream(sys.stdin.buffer, "-", limits, size=None)
         return
@@ -88,8 +98,21 @@ def parse_messages(
     its label and either its responses (often none) or the error that stopped it.
 
     A broken message yields its error (with ``source`` filled in) and the iteration goes on.
+    Invalid arguments raise ``TypeError`` at the call.
     """
-    for item in read_messages(path, limits=limits):
+    check_arguments("parse_messages", DEFAULT_TRUST if trust is None else trust, limits, codes)
+    items = read_messages(path, limits=limits)
+    return _parsed(items, include_quoted, trust, limits, codes)
+
+
+def _parsed(
+    items: Iterator[MailItem],
+    include_quoted: bool,
+    trust: Trust | None,
+    limits: Limits,
+    codes: CodeTable,
+) -> Iterator[tuple[str, list[Response] | DrsParseError]]:
+    for item in items:
         if item.data is None:
             yield item.source, item.error or UnreadableInputError("no data", source=item.source)
             continue
