@@ -114,13 +114,42 @@ _FIELD_LINE = re.compile(r"[!-9;-~]+:")
 _FROM_LINE = re.compile(r">?From [^\n]*\n")
 
 
-# A multipart's Content-Type header (with its continuation lines, where the boundary often
-# is), or a line that may be a boundary. Case-insensitive, as header names and types are.
-_NESTING = re.compile(
-    rb"^(?:content-type[ \t]*:[ \t]*multipart/[^\n]*(?:\n[ \t][^\n]*)*|--[^\n]*)",
-    re.IGNORECASE | re.MULTILINE,
+# A Content-Type header whose value (continuation lines included) declares a multipart: the
+# case-insensitive "multipart/" a multipart cannot do without, wherever a sender puts it.
+_MULTIPART_HEADER = re.compile(
+    rb"^content-type[ \t]*+:(?:[^\n]|\n[ \t])*?multipart/", re.IGNORECASE | re.MULTILINE
 )
-_BOUNDARY_PARAM = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\n]*)"|([^\s;"]+))', re.IGNORECASE)
+# The rest of a header: its line and its continuation lines.
+_HEADER_REST = re.compile(rb"(?:[^\n]|\n[ \t])*+")
+# A boundary that matches no line (one the e-mail parser cannot match either).
+_NO_LINE = b"\n"
+
+
+@functools.lru_cache(maxsize=64)
+def _boundary_lines(boundaries: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """A line that is a boundary of one of ``boundaries``, or its end: the e-mail parser's own
+    test of a line ("--" boundary, perhaps "--", blanks), for all of them at once."""
+    names = b"|".join(re.escape(name) for name in sorted(set(boundaries), key=len, reverse=True))
+    return re.compile(rb"^--(" + names + rb")(--)?[ \t]*$", re.MULTILINE)
+
+
+def _declared_boundary(value: bytes) -> bytes | None:
+    """The boundary of a Content-Type value if it declares a multipart, read by the e-mail
+    package itself, so that every spelling it knows counts: quoted, folded, RFC 2231
+    (``boundary*=``, ``boundary*0*=``). :data:`_NO_LINE` when no line can match it."""
+    first, _, rest = value.decode("ascii", "surrogateescape").partition("\n")
+    header = Message()
+    # What the parser makes of a header: the first line's blanks dropped, the lines joined.
+    header["content-type"] = first.lstrip(" \t") + ("\n" + rest if rest else "")
+    try:
+        if header.get_content_maintype() != "multipart":
+            return None
+        boundary = header.get_boundary()
+        if boundary is None:
+            return None
+        return boundary.encode("ascii", "surrogateescape")
+    except (ValueError, LookupError, TypeError, IndexError, UnicodeError):
+        return _NO_LINE
 
 
 def _is_bare(head: str) -> bool:
@@ -164,6 +193,13 @@ class _Reader:
         self.found: list[Response] = []
         #: The message whose parts are read (``None`` for a bare body).
         self.message: Message | None = None
+        #: While the parts after the robot's response part are read (its echo of the
+        #: application): the path of that response part.
+        self.echo: str | None = None
+        #: Whether a boundary line follows the part being read: its text was not cut off,
+        #: whether or not it ends with a line break (the one before a boundary belongs to
+        #: the boundary). The end of the input may have cut the last part.
+        self.bounded = False
 
     def read(self, data: bytes | str | Message) -> list[Response]:
         if isinstance(data, Message):
@@ -186,7 +222,7 @@ class _Reader:
                 # A byte order mark would hide a header on line 1 from the block finder.
                 self._search(text.removeprefix("\ufeff"), _Part(None, False), warnings, bare=True)
                 return self.found
-            self._check_nesting(
+            self._check_structure(
                 data if isinstance(data, bytes) else data.encode("utf-8", "replace")
             )
             self.message = _parse_email(data)
@@ -207,38 +243,74 @@ class _Reader:
                 f"max_message_bytes={self.limits.max_message_bytes}"
             )
 
-    def _check_nesting(self, data: bytes) -> None:
-        """Refuse multiparts nested beyond ``max_depth`` before the e-mail parser sees them.
+    def _check_structure(self, data: bytes) -> None:
+        """Refuse multiparts nested beyond ``max_depth``, and more parts than ``max_parts``,
+        before the e-mail parser builds anything.
 
         The standard library's parser checks every line against the boundary of every
-        enclosing multipart, so its time grows with lines times depth: a 2 MB message nested
-        900 deep takes a minute and a half. This scan follows the boundaries the way that
-        parser does, at a small part of its cost. It may count a multipart declared in a text
-        part (a quoted message) as nesting: only a text quoting more than ``max_depth`` of them
-        would be refused.
+        enclosing multipart, so its time grows with lines times depth (a 2 MB message nested
+        900 deep takes a minute and a half), and it builds every part before the walk could
+        count them (32 MB of empty parts: a minute and 2.7 GB). This scan follows the
+        boundaries the way that parser does, at a small part of its cost: each multipart's
+        boundary is read by the e-mail package itself, whatever its spelling, and the lines
+        that are boundaries of the enclosing multiparts are found by one regular expression.
+        It may count a multipart declared in a text part (a quoted message) as nesting: only
+        a text quoting more than ``max_depth`` of them would be refused.
         """
-        # Each multipart declares its type: with no more declarations than levels allowed,
-        # the nesting cannot go beyond them (counting is much cheaper than the scan).
-        if data.lower().count(b"multipart/") <= self.limits.max_depth:
+        limits = self.limits
+        # Each multipart declares its type, and each part follows a line that starts with
+        # "--": with no more of them than allowed, neither limit can be passed (counting is
+        # much cheaper than the scan).
+        if (
+            data.lower().count(b"multipart/") <= limits.max_depth
+            and data.count(b"\n--") + data.startswith(b"--") <= limits.max_parts
+        ):
             return
         enclosing: list[bytes] = []
-        for match in _NESTING.finditer(data):
-            line = match.group()
-            if line.startswith(b"--"):
-                name = line[2:].rstrip(b" \t")
-                for level in range(len(enclosing) - 1, -1, -1):
-                    if name == enclosing[level]:  # the next part of that multipart
-                        del enclosing[level + 1 :]
-                        break
-                    if name == enclosing[level] + b"--":  # its end
-                        del enclosing[level:]
-                        break
+        parts = declared = 0
+        position = 0
+        headers = _MULTIPART_HEADER.finditer(data)
+        header = next(headers, None)
+        while True:
+            until = len(data) if header is None else header.start()
+            line = None
+            if enclosing:
+                line = _boundary_lines(tuple(enclosing)).search(data, position, until)
+            if line is not None:
+                position = line.end()
+                name = line.group(1)
+                level = len(enclosing) - 1 - enclosing[::-1].index(name)
+                if line.group(2):  # the end of that multipart, and of those inside it
+                    del enclosing[level:]
+                    continue
+                del enclosing[level + 1 :]  # the next part of that multipart
+                parts += 1
+                if parts > limits.max_parts:
+                    raise self._too_many_parts()
                 continue
-            boundary = _BOUNDARY_PARAM.search(line)
+            if header is None:
+                return
+            # Each multipart is a part, or the message: more declarations than that are
+            # text, and reading them all would cost more than the limits are there to save.
+            declared += 1
+            if declared > limits.max_parts + limits.max_depth:
+                raise self._too_many_parts()
+            rest = _HEADER_REST.match(data, header.end())
+            assert rest is not None  # it matches the empty string
+            colon = data.index(b":", header.start())
+            boundary = _declared_boundary(data[colon + 1 : rest.end()])
             if boundary is not None:
-                enclosing.append(boundary.group(1) or boundary.group(2) or b"")
-                if len(enclosing) > self.limits.max_depth:
+                enclosing.append(boundary)
+                if len(enclosing) > limits.max_depth:
                     raise self._too_deep()
+            position = max(position, rest.end())
+            header = next(headers, None)
+
+    def _too_many_parts(self) -> LimitExceededError:
+        return LimitExceededError(
+            f"more than {self.limits.max_parts} MIME parts, beyond the limit "
+            f"max_parts={self.limits.max_parts}"
+        )
 
     @functools.cached_property
     def headers(self) -> dict[str, Any]:
@@ -247,7 +319,14 @@ class _Reader:
         return _origin_headers(self.message, self.trust)
 
     def _origin(self, where: _Part, *, quoted: bool) -> Origin:
-        return Origin(self.source, **self.headers, part=where.path, quoted=quoted)
+        headers = self.headers
+        if self.echo is not None and headers.get("authentic") is True:
+            # The message's signature covers the echo, but the echo holds the applicant's
+            # words, not the robot's: no evidence that the robot wrote them.
+            headers = {**headers, "authentic": None}
+        return Origin(
+            self.source, **headers, part=where.path, quoted=quoted or self.echo is not None
+        )
 
     # --- the MIME tree --------------------------------------------------------------------
     #
@@ -271,8 +350,24 @@ class _Reader:
         children = _children(part)
         numbered = list(enumerate(children, start=1))
         if ctype != "multipart/alternative":
+            # The robot's mail: prose, the response, then the application as the robot
+            # received it. What follows the first part with a fresh response is that echo:
+            # the applicant's text, which may hold a block of its own making.
+            answered = self.echo
+            closed = not any(
+                isinstance(defect, email.errors.CloseBoundaryNotFoundDefect)
+                for defect in part.defects
+            )
             for number, child in numbered:
-                self._part(child, (*path, number), depth)
+                before = len(self.found)
+                outer, self.echo = self.echo, answered
+                bounded, self.bounded = self.bounded, closed or number < len(numbered)
+                try:
+                    self._part(child, (*path, number), depth)
+                finally:
+                    self.echo, self.bounded = outer, bounded
+                if answered is None and any(not r.quoted for r in self.found[before:]):
+                    answered = ".".join(map(str, (*path, number)))
             return
         # "multipart/alternative reports the text once": the alternatives say the same thing,
         # so the first that holds a response is reported. Plain text first: it is the text
@@ -287,10 +382,7 @@ class _Reader:
     def _part(self, part: Message, path: tuple[int, ...], depth: int) -> None:
         self.parts += 1
         if self.parts > self.limits.max_parts:
-            raise LimitExceededError(
-                f"more than {self.limits.max_parts} MIME parts, beyond the limit "
-                f"max_parts={self.limits.max_parts}"
-            )
+            raise self._too_many_parts()
         ctype = part.get_content_type()  # parsed anew at each call: once per part
         maintype = ctype.partition("/")[0]
         if part.is_multipart():
@@ -300,12 +392,19 @@ class _Reader:
             elif maintype == "message" and ctype != "message/delivery-status":
                 if depth + 1 > self.limits.max_depth:
                     raise self._too_deep()
-                for inner in _children(part):
-                    self._message(inner, path, depth + 1)
+                # An attached message is a message of its own: its response part is its own.
+                outer, self.echo = self.echo, None
+                try:
+                    for inner in _children(part):
+                        self._message(inner, path, depth + 1)
+                finally:
+                    self.echo = outer
             return
         where = ".".join(map(str, path)) if path else None
         text, warnings, html = _leaf_text(part, ctype, where, from_text=self.from_text)
         if text is not None:
+            if not text.endswith("\n") and (self.bounded or _encoded(part)):
+                text += "\n"  # complete: the text stage warns of a last line without one
             self._search(text, _Part(where, html), warnings)
 
     def _too_deep(self) -> LimitExceededError:
@@ -320,12 +419,23 @@ class _Reader:
         # Most parts stop here, before any parsing.
         if not may_hold_blocks(text):
             return
+        if self.echo is not None:
+            # The robot's echo of the application: the applicant's words, read like a
+            # quoted copy (only when those are asked for, so that a block the applicant
+            # wrote can neither be taken for the robot's nor fail the message).
+            if not self.include_quoted:
+                return
+            warnings = [
+                *warnings,
+                f"found after the response in MIME part {self.echo}, where the robot echoes "
+                "the application: the applicant's text, not the robot's",
+            ]
         # Quoted lines start with ">", so they never look like a block header (which may
         # only be preceded by blanks): parsing the text as it is finds the fresh responses.
         found = self._parse(text, where, bare=bare)
         if self.include_quoted and ">" in text:
             for first_line, copy in quoted_copies(text):
-                found += self._parse(copy, where, bare=bare, first_line=first_line)
+                found += self._parse(copy, where, bare=bare, first_line=first_line, taken=found)
             # Quoted copies and fresh responses come out in the order of their lines.
             found.sort(key=lambda response: response.fields[0].line if response.fields else 0)
         if warnings:
@@ -334,21 +444,34 @@ class _Reader:
         self.found += found
 
     def _parse(
-        self, text: str, where: _Part, *, bare: bool, first_line: int | None = None
+        self,
+        text: str,
+        where: _Part,
+        *,
+        bare: bool,
+        first_line: int | None = None,
+        taken: list[Response] | None = None,
     ) -> list[Response]:
-        """The responses of a part's text, or (from ``first_line``) of a quoted copy in it."""
+        """The responses of a part's text, or (from ``first_line``) of a quoted copy in it;
+        ``taken``: those of the part found already (they count towards max_responses)."""
         quoted = first_line is not None
         try:
             origin = functools.partial(self._origin, where, quoted=quoted)
             return responses_in(
-                text, self.limits, self.codes, origin, first_line=first_line or 1, quoted=quoted
+                text,
+                self.limits,
+                self.codes,
+                origin,
+                first_line=first_line or 1,
+                quoted=quoted,
+                room=self.limits.max_responses - len(self.found) - len(taken or ()),
             )
         except DrsParseError as err:
             if bare and not quoted:
                 raise
             # Line and column stay those in the part's decoded text; the message says which.
             raise type(err)(
-                f"{err.msg} ({_describe(where, quoted=quoted)})",
+                f"{err.msg} ({_describe(where, quoted=quoted or self.echo is not None)})",
                 line=err.line,
                 column=err.column,
                 source=self.source,
@@ -461,6 +584,11 @@ _TRANSFER_ENCODINGS = frozenset(
     {"quoted-printable", "base64", "x-uuencode", "uuencode", "uue", "x-uue"}
 )
 _LINE_BREAK_BYTES = re.compile(rb"\r\n?")
+
+
+def _encoded(part: Message) -> bool:
+    """Whether a transfer encoding says where the part ends (base64, quoted-printable)."""
+    return str(part.get("content-transfer-encoding", "")).strip().lower() in _TRANSFER_ENCODINGS
 
 
 def _payload(part: Message, *, from_text: bool) -> bytes | str:
