@@ -22,7 +22,7 @@ from drsparse._auth import DEFAULT_TRUST, Trust
 from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, InternalError
 from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._mailbox import MailItem, read_messages
+from drsparse._mailbox import MailItem, read_messages, with_warnings
 from drsparse._model import Response
 from drsparse._quarantine import NOTE_SUFFIX
 
@@ -63,7 +63,12 @@ def parse_item(item: MailItem, options: Options) -> Parsed:
     """The responses of one message, or the error that stopped it. Never raises."""
     if item.data is None:
         return item.error or InternalError("the mail reader gave neither data nor an error")
-    return _parse(item.source, item.data, options)
+    return _noted(item, _parse(item.source, item.data, options))
+
+
+def _noted(item: MailItem, parsed: Parsed) -> Parsed:
+    """The responses with what the mail reader noticed about their message."""
+    return with_warnings(parsed, item.warnings) if isinstance(parsed, list) else parsed
 
 
 def _parse(source: str, data: bytes, options: Options) -> Parsed:
@@ -175,11 +180,9 @@ class _Slot:
         return isinstance(self.future.exception(), BrokenExecutor)
 
     def result(self, options: Options) -> Parsed:
-        if self.parsed is not None:
-            return self.parsed
         if self.future is None:
             return parse_item(self.item, options)
-        return self.future.result()
+        return _noted(self.item, self.future.result() if self.parsed is None else self.parsed)
 
 
 class _Pool:

@@ -301,6 +301,17 @@ def test_a_signal_stops_the_workers(
     assert not any(map(_alive, workers))
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_readers_warnings_reach_the_records(tmp_path: Path, jobs: str) -> None:
+    mbox = tmp_path / "in.mbox"
+    mbox.write_bytes(
+        b"From a@b Fri Oct 25 09:15:02 2024\n\nhi\n\nFrom drs@knipp.de\n" + _plain(BLOCK)
+    )
+    (record,) = run("parse", "-j", jobs, mbox).records
+    assert record["source"] == f"{mbox}#2"
+    assert "has no date (RFC 4155)" in record["warnings"][-1]
+
+
 # -------------------------------------------------------------------------------------------
 # --mda in a mail system that retries
 # -------------------------------------------------------------------------------------------
