@@ -101,8 +101,9 @@ class Trust:
 
     ``domains``: DKIM signing domains whose signature makes a message authentic; their
     subdomains count too. ``authserv_ids``: the authserv-ids of your own receiving servers,
-    the first word of the ``Authentication-Results`` headers they add (``mx.example.net``).
-    Without them only the topmost ``Authentication-Results`` header counts.
+    the first word of the ``Authentication-Results`` headers they add (``mx.example.net``);
+    the topmost header of each counts. Without them only the topmost
+    ``Authentication-Results`` header of all counts.
     """
 
     domains: tuple[str, ...] = field(default=("knipp.de",), converter=_domains)

@@ -459,8 +459,8 @@ def _reading_options(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         action="append",
         help="the authserv-id of your own receiving server, the first word of the "
-        "Authentication-Results headers it adds; only those headers count (default: only "
-        "the topmost one); may be given more than once",
+        "Authentication-Results headers it adds; only the topmost header with that id counts "
+        "(default: only the topmost header of all); may be given more than once",
     )
     parser.add_argument(
         "--quarantine",

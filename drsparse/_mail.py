@@ -1,9 +1,12 @@
 """The mail stage: one e-mail message in, the responses it carries out.
 
 The robot answers with ``multipart/mixed``: prose for people, the response as a text part of
-its own, and an optional third part that can echo the application (``key: value`` lines too,
-but no ``### DRS Response`` block, so the text-level parser never reads it as a response).
-Users hand over whatever their mail system gives them: a whole message, a MIME tree with
+its own, and an optional third part that can echo the application (``key: value`` lines too).
+The applicant wrote that echo, and may have written a ``### DRS Response`` block into it: in a
+``multipart/mixed``, the parts after the first one that holds a fresh response are read as
+that echo, like a quoted copy (only with ``include_quoted``, marked ``quoted``, ``authentic``
+never ``True``). An attached message (``message/rfc822``) is a message of its own. Users
+hand over whatever their mail system gives them: a whole message, a MIME tree with
 forwards and replies, or a bare body. This module walks the MIME tree, decodes each part that
 can hold a response, and hands its text to the text-level parser (that of
 :func:`drsparse.parse_all`); it also says where each response came from
@@ -11,9 +14,14 @@ can hold a response, and hands its text to the text-level parser (that of
 
 The standard library's parser is used with the ``compat32`` policy, about ten times faster
 than ``policy.default`` on such messages; the walk skips parts that cannot hold a response
-(images, PDFs, delivery reports) before decoding them. Whatever the ``email``, ``codecs``,
-``binascii`` or ``html.parser`` modules raise is translated at the call, with
-``raise ... from``, into the :class:`~drsparse.DrsParseError` family.
+(images, PDFs, delivery reports) before decoding them. Its time grows with lines times
+nesting and its memory with the parts, so both are counted before it runs
+(:meth:`_Reader._check_structure`). Whatever the ``email``, ``codecs`` or ``binascii``
+modules raise is translated at the call, with ``raise ... from``, into the
+:class:`~drsparse.DrsParseError` family. What would be lost without a word gets a warning
+on the responses of its part: a multipart whose parts cannot be found is read as text, a
+charset that turns a response block into other characters or a base64 part that is plain
+text is read as what it is.
 
 Authenticity is judged in ``_auth.py``; header decoding lives in ``_headers.py``.
 """

@@ -63,6 +63,15 @@ def test_a_part_decoding_to_a_lone_surrogate_loses_no_message(tmp_path: Path) ->
     assert second["source"].endswith("#2")
 
 
+def test_mda_answers_such_a_message_once() -> None:
+    # It exited 75: the mail system delivered it again and again, a record appended each time.
+    utf7 = b"From: drs@knipp.de\n" + _plain(BLOCK + b"result.msg: +2AA-\n", charset="utf-7")
+    done = run("--mda", stdin=utf7)
+    assert done.status == 0, done.err
+    (record,) = done.records
+    assert record["result"]["msg"] == "\ufffd"
+
+
 def test_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     maildir = tmp_path / "Maildir"
     (maildir / "cur").mkdir(parents=True)
