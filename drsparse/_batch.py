@@ -4,7 +4,8 @@
 :func:`~drsparse.read_messages` (which tells a message, an mbox, a Maildir and a folder tree
 apart), each message through :func:`~drsparse.parse_message`. :func:`parse_items` yields each
 message with what it gave, its responses or the error that stopped it, whether the messages
-were parsed here or by ``--jobs N`` worker processes. One bad message never stops a batch.
+were parsed here or by ``--jobs N`` worker processes. One bad message never stops a batch,
+nor does a worker process that dies (its messages are parsed again, see :func:`_pooled`).
 
 What crosses a process boundary is the typed values themselves: ``(source, bytes)`` to a
 worker, the responses or the error back (they pickle). At most ``IN_FLIGHT * N`` messages are

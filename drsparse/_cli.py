@@ -598,11 +598,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     figures = summary.as_dict(time.perf_counter() - started)
-    # Text that cannot be encoded (a label that is not UTF-8) is escaped, never a crash.
-    utf8(stdout(), errors="backslashreplace")
     if args.json:
         import json
 
+        utf8(stdout())
         _print(json.dumps(figures, ensure_ascii=False))
     else:
         _print(summary_text(figures))
