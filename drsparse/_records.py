@@ -65,6 +65,30 @@ def _foreign_character(text: str) -> str | None:
     return None
 
 
+# Control characters (but tab) and the bidirectional controls: they can move a terminal's
+# cursor or turn a line around for whoever reads the value (the table shows them escaped).
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _control_warnings(response: Response) -> list[str]:
+    """A warning for each value of the typed view that holds such a character."""
+    values = [
+        ("reference", response.reference),
+        ("domain.name", response.domain),
+        ("result.msg", response.result.msg),
+    ]
+    for n, sub in enumerate(response.sub_results, 1):
+        values += [(f"result.{n}.{key}", getattr(sub, key)) for key in ("msg", "key", "value")]
+    warnings = []
+    for key, value in values:
+        if value is not None and (found := _CONTROL.search(value)) is not None:
+            warnings.append(
+                f"{key} holds U+{ord(found.group()):04X}, a control or bidirectional character "
+                "(shown as an escape in tables)"
+            )
+    return warnings
+
+
 def _domain_warnings(domain: str | None) -> list[str]:
     if domain is None or "xn--" not in domain.lower() or domain_unicode(domain) != domain:
         return []
@@ -132,7 +156,11 @@ def response_record(response: Response) -> dict[str, Any]:
         ],
         "contacts": [{"type": c.type, "id": c.id} for c in response.contacts],
         "fields": [[f.key, f.value, f.line] for f in response.fields],
-        "warnings": [*response.warnings, *_domain_warnings(response.domain)],
+        "warnings": [
+            *response.warnings,
+            *_domain_warnings(response.domain),
+            *_control_warnings(response),
+        ],
     }
 
 
