@@ -659,7 +659,7 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
                 if may_hold_blocks(text) or b"###" not in raw or b"DRS" not in raw:
                     # Of the charsets, only UTF-7 can spell a lone surrogate ("+2AA-"); the
                     # record writer escapes any that come another way.
-                    return _characters(text, where, charset) if name == "utf_7" else (text, [])
+                    return _characters(text, where, charset) if name == "utf-7" else (text, [])
                 problem = f"declares {charset!r}, which turns its response block into nonsense"
     try:
         text, fallback = raw.decode("utf-8"), "UTF-8"
