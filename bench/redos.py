@@ -47,6 +47,7 @@ GENEROUS = drsparse.Limits(
     max_parts=1 << 30,
     max_line_length=1 << 34,
     max_pairs=1 << 30,
+    max_responses=1 << 30,
 )
 
 
@@ -74,6 +75,17 @@ def _many_parts(n: int) -> bytes:
     )
     block = f"--b\nContent-Type: text/plain\n\n{H}result.code: 10000\n\n"
     return ("Content-Type: multipart/mixed; boundary=b\n\n" + parts + block + "--b--\n").encode()
+
+
+def _nested_2231(lines: int) -> bytes:
+    """Multiparts 100 deep, their boundaries spelled as RFC 2231 parameters, around n lines.
+
+    Beyond max_depth (which the generous limits keep): the time until the refusal."""
+    head, tail = "", ""
+    for level in range(100):
+        head += f"Content-Type: multipart/mixed; boundary*=''b{level}\n\n--b{level}\n"
+        tail = f"\n--b{level}--\n" + tail
+    return (head + "Content-Type: text/plain\n\n" + "x\n" * lines + tail).encode()
 
 
 def _quotes(depth: int) -> str:
@@ -135,8 +147,22 @@ CASES: tuple[Case, ...] = (
     Case("mail-html-blockquotes", "a block inside n nested <blockquote>, include_quoted",
          lambda n: _message("<blockquote>" * n + H.replace("\n", "<br>") + "result.code: 1<br>"
                             + "</blockquote>" * n, subtype="html"), 10_000, via="quoted"),
+    Case("mail-html-quote-lines", "n lines inside n nested <blockquote>, include_quoted",
+         lambda n: _message("<blockquote>" * n + "x<br>" * n + H.replace("\n", "<br>")
+                            + "result.code: 1<br>" + "</blockquote>" * n, subtype="html"),
+         5_000, via="quoted"),
+    Case("mail-html-open-tags", "n unclosed '<a x=' in an HTML part",
+         lambda n: _message("DRS ###" + "<a x=" * n, subtype="html"), 20_000, via="mail"),
+    Case("mail-html-open-comments", "n unclosed '<!--' and '<a x=\"' in an HTML part",
+         lambda n: _message("DRS ###" + "<!--" * n + '<a x="' * n, subtype="html"), 20_000,
+         via="mail"),
     Case("mail-many-parts", "a multipart of n small text parts",
          _many_parts, 300, via="mail"),
+    Case("mail-empty-parts", "a multipart of n empty parts",
+         lambda n: ("Content-Type: multipart/mixed; boundary=b\n\n" + "--b\n\n" * n
+                    + "--b--\n").encode(), 20_000, via="mail"),
+    Case("mail-nested-rfc2231", "n lines in multiparts 100 deep, boundary*= (refused)",
+         _nested_2231, 50_000, via="mail"),
     Case("mail-encoded-subject", "a Subject of n encoded words",
          lambda n: _message(H + "result.code: 1\n",
                             "Subject: " + "=?utf-8?q?gr=C3=BC=C3=9Fe?= " * n + "\n"),

@@ -19,10 +19,14 @@ message it came from, computed for every message that holds a response:
 * ``None``: no counting header, so no evidence either way; or only a temporary DKIM error for
   a trusted domain (try again later).
 
-Which headers count: every ``Authentication-Results`` header whose authserv-id is one of
-``Trust.authserv_ids``; when none are configured (the default), only the topmost one, which
-the receiving server added last. Headers further down may have been written by the sender,
-so they never count. ``Trust.domains`` defaults to ``("knipp.de",)``.
+Which headers count: for each authserv-id of ``Trust.authserv_ids``, the topmost
+``Authentication-Results`` header with that id, which that server added last (RFC 8601,
+section 5: a header below it may be one the sender wrote with the same id, and is never
+read); when no authserv-ids are configured (the default), only the topmost header of all.
+Headers further down may have been written by the sender, so they never count.
+``Trust.domains`` defaults to ``("knipp.de",)``. A result names its signing domain once;
+one that names several (``header.d`` twice) passes for a trusted domain if any of them is
+trusted and aligned with the From: the verdict never depends on their order.
 
 What it proves, and what it does not. drsparse verifies no signature itself: it reads the
 verdict that your own receiving server wrote, and trusts that header and nothing else. With
@@ -37,8 +41,11 @@ or a compromised Knipp account, passes too), nor that it was meant for you: a ge
 signed robot mail to another reseller, sent on to you unchanged, still passes (DKIM replay).
 Check that the ``reference`` and the domain are yours. The verdict is on the message as
 delivered: a response in a forwarded attachment gets the forward's verdict, never the one
-the original message once had. The check assumes that Knipp signs its robot mail with DKIM;
-look at the headers of one genuine message before relying on it.
+the original message once had. A signature covers the whole message, also the part where the
+robot echoes the application it received, which is the applicant's text: a block found
+after the robot's response part (``_mail.py`` says how it is told) is read as quoted, and
+its verdict is at most ``None``, never ``True``. The check assumes that Knipp signs its
+robot mail with DKIM; look at the headers of one genuine message before relying on it.
 """
 
 from __future__ import annotations
@@ -94,8 +101,9 @@ class Trust:
 
     ``domains``: DKIM signing domains whose signature makes a message authentic; their
     subdomains count too. ``authserv_ids``: the authserv-ids of your own receiving servers,
-    the first word of the ``Authentication-Results`` headers they add (``mx.example.net``).
-    Without them only the topmost ``Authentication-Results`` header counts.
+    the first word of the ``Authentication-Results`` headers they add (``mx.example.net``);
+    the topmost header of each counts. Without them only the topmost
+    ``Authentication-Results`` header of all counts.
     """
 
     domains: tuple[str, ...] = field(default=("knipp.de",), converter=_domains)
@@ -111,11 +119,14 @@ def _within(name: str, domains: Iterable[str]) -> bool:
 
 
 class _AuthResult(NamedTuple):
-    """One result of an ``Authentication-Results`` header: ``dkim=pass header.d=knipp.de``."""
+    """One result of an ``Authentication-Results`` header: ``dkim=pass header.d=knipp.de``.
+
+    ``properties`` holds every value of each property, in the order written.
+    """
 
     method: str
     result: str
-    properties: dict[str, str]
+    properties: dict[str, list[str]]
 
 
 # A token of an Authentication-Results value outside comments: a quoted string (its closing
@@ -184,13 +195,10 @@ def _split_authres(value: str) -> tuple[str, list[_AuthResult]]:
         if not pairs:
             continue  # "none": no method was checked
         (method, result), *properties = pairs
-        results.append(
-            _AuthResult(
-                method.split("/")[0].lower(),
-                result.lower(),
-                {key.lower(): val for key, val in properties},
-            )
-        )
+        values: dict[str, list[str]] = {}
+        for key, item in properties:
+            values.setdefault(key.lower(), []).append(item)
+        results.append(_AuthResult(method.split("/")[0].lower(), result.lower(), values))
     return authserv_id, results
 
 
@@ -198,9 +206,12 @@ def _counting_results(message: Message, trust: Trust) -> list[_AuthResult] | Non
     """The results of the Authentication-Results headers that count, ``None`` if none does."""
     headers = [_split_authres(value) for value in raw_headers(message, "authentication-results")]
     if trust.authserv_ids:
-        counting = [
-            results for authserv_id, results in headers if authserv_id in trust.authserv_ids
-        ]
+        # The topmost header of each trusted id; headers come top first.
+        topmost: dict[str, list[_AuthResult]] = {}
+        for authserv_id, results in headers:
+            if authserv_id in trust.authserv_ids:
+                topmost.setdefault(authserv_id, results)
+        counting = list(topmost.values())
     else:
         # The topmost header is the last one added: the receiving server's.
         counting = [headers[0][1]] if headers else []
@@ -237,17 +248,20 @@ def authentic(message: Message, trust: Trust) -> bool | None:
     for r in results:
         if r.method != "dkim":
             continue
-        signer = _signing_domain(r.properties)
-        if signer is None or not _within(signer, trust.domains):
-            continue
-        if r.result == "pass" and sender is not None and _within(sender, (signer,)):
-            return True
-        temporary = temporary or r.result == "temperror"
+        for signer in _signing_domains(r.properties):
+            if not _within(signer, trust.domains):
+                continue
+            if r.result == "pass" and sender is not None and _within(sender, (signer,)):
+                return True
+            temporary = temporary or r.result == "temperror"
     return None if temporary else False
 
 
-def _signing_domain(properties: dict[str, str]) -> str | None:
+def _signing_domains(properties: dict[str, list[str]]) -> list[str]:
+    """The signing domains a result names: its ``header.d``, else the domain of its
+    ``header.i``; every one of them, when it names several."""
     if "header.d" in properties:
-        return _domain(properties["header.d"])
-    identity = properties.get("header.i", "")
-    return _domain(identity.rpartition("@")[2]) if "@" in identity else None
+        names = properties["header.d"]
+    else:
+        names = [i.rpartition("@")[2] for i in properties.get("header.i", ()) if "@" in i]
+    return [domain for name in names if (domain := _domain(name)) is not None]

@@ -4,7 +4,8 @@
 :func:`~drsparse.read_messages` (which tells a message, an mbox, a Maildir and a folder tree
 apart), each message through :func:`~drsparse.parse_message`. :func:`parse_items` yields each
 message with what it gave, its responses or the error that stopped it, whether the messages
-were parsed here or by ``--jobs N`` worker processes. One bad message never stops a batch.
+were parsed here or by ``--jobs N`` worker processes. One bad message never stops a batch,
+nor does a worker process that dies (its messages are parsed again, see :func:`_pooled`).
 
 What crosses a process boundary is the typed values themselves: ``(source, bytes)`` to a
 worker, the responses or the error back (they pickle). At most ``IN_FLIGHT * N`` messages are
@@ -15,22 +16,27 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from drsparse._auth import DEFAULT_TRUST, Trust
 from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, InternalError
 from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._mailbox import MailItem, read_messages
+from drsparse._mailbox import MailItem, read_messages, with_warnings
 from drsparse._model import Response
 from drsparse._quarantine import NOTE_SUFFIX
 
 if TYPE_CHECKING:
     import multiprocessing.context
+    import multiprocessing.process
     from concurrent.futures import Future
 
-__all__ = ["IN_FLIGHT", "Options", "Parsed", "parse_item", "parse_items"]
+__all__ = ["IN_FLIGHT", "READER_THREAD", "Options", "Parsed", "parse_item", "parse_items"]
+
+#: The name of the thread that reads the messages while the workers parse (the command
+#: looks for it when it stops early, see ``_cli.py``).
+READER_THREAD = "drsparse-reader"
 
 #: Messages in flight per worker process: enough to keep every worker busy while the main
 #: process reads the next messages and writes the results, few enough to keep memory flat.
@@ -58,7 +64,12 @@ def parse_item(item: MailItem, options: Options) -> Parsed:
     """The responses of one message, or the error that stopped it. Never raises."""
     if item.data is None:
         return item.error or InternalError("the mail reader gave neither data nor an error")
-    return _parse(item.source, item.data, options)
+    return _noted(item, _parse(item.source, item.data, options))
+
+
+def _noted(item: MailItem, parsed: Parsed) -> Parsed:
+    """The responses with what the mail reader noticed about their message."""
+    return with_warnings(parsed, item.warnings) if isinstance(parsed, list) else parsed
 
 
 def _parse(source: str, data: bytes, options: Options) -> Parsed:
@@ -92,16 +103,25 @@ def internal_error(source: str, exc: BaseException) -> InternalError:
 
 
 def parse_items(
-    paths: Sequence[str | None], options: Options, *, jobs: int = 1
-) -> Iterator[tuple[MailItem, Parsed]]:
+    paths: Sequence[str | None],
+    options: Options,
+    *,
+    jobs: int = 1,
+    note: Callable[[str], None] | None = None,
+) -> Generator[tuple[MailItem, Parsed], None, None]:
     """Every message of every path (``None`` or ``-``: standard input) with what it gave, in
-    input order. ``jobs`` above 1 parses in that many worker processes."""
+    input order. ``jobs`` above 1 parses in that many worker processes; ``note`` hears of a
+    worker process that died (its messages are parsed again).
+
+    Close the iterator (``contextlib.closing``) to stop early: the worker processes are
+    stopped at once, without finishing what they hold.
+    """
     items = _items(paths, options)
     if jobs <= 1:
         for item in items:
             yield item, parse_item(item, options)
     else:
-        yield from _pooled(items, options, jobs)
+        yield from _pooled(items, options, jobs, note or (lambda _: None))
 
 
 def _items(paths: Sequence[str | None], options: Options) -> Iterator[MailItem]:
@@ -122,6 +142,7 @@ _worker_options = Options()
 
 
 def _start_worker(options: Options) -> None:
+    import os
     import signal
 
     global _worker_options  # noqa: PLW0603 - one process, one set of options
@@ -129,14 +150,99 @@ def _start_worker(options: Options) -> None:
     # Ctrl-C reaches the whole process group: the main process ends the run, and workers
     # printing a KeyboardInterrupt traceback each would only bury its message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker writes nothing to standard output: were it to keep it open, a reader of the
+    # output (drsparse parse -j 4 | ...) would wait for a worker that outlives the command.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 
 
 def _work(source: str, data: bytes) -> Parsed:
     return _parse(source, data, _worker_options)
 
 
+class _Slot:
+    """A message in the window: its item and its future, or what it gave once settled."""
+
+    __slots__ = ("future", "item", "parsed")
+
+    def __init__(self, item: MailItem) -> None:
+        self.item = item
+        self.future: Future[Parsed] | None = None
+        self.parsed: Parsed | None = None
+
+    def done(self) -> bool:
+        return self.future is None or self.parsed is not None or self.future.done()
+
+    def lost(self) -> bool:
+        """Whether the worker process that held it died (this waits for it to be done)."""
+        from concurrent.futures import BrokenExecutor
+
+        if self.parsed is not None or self.future is None:
+            return False
+        return isinstance(self.future.exception(), BrokenExecutor)
+
+    def result(self, options: Options) -> Parsed:
+        if self.future is None:
+            return parse_item(self.item, options)
+        return _noted(self.item, self.future.result() if self.parsed is None else self.parsed)
+
+
+class _Pool:
+    """The worker processes: a ProcessPoolExecutor that can say why one of them died."""
+
+    def __init__(self, jobs: int, options: Options) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.executor = ProcessPoolExecutor(
+            jobs, mp_context=_context(), initializer=_start_worker, initargs=(options,)
+        )
+
+    def submit(self, item: MailItem, data: bytes, wake: Callable[[], None]) -> Future[Parsed]:
+        from concurrent.futures import BrokenExecutor, Future
+
+        try:
+            future = self.executor.submit(_work, item.source, data)
+        except BrokenExecutor as exc:  # broken before its news came in: lost like the others
+            future = Future()
+            future.set_exception(exc)
+        future.add_done_callback(lambda _: wake())
+        return future
+
+    def cause(self) -> str:
+        """How a worker process ended, in words: ``killed by SIGKILL``."""
+        import signal
+
+        codes = [
+            code
+            for process in self._processes()
+            if (code := process.exitcode) is not None and code != 0
+        ]
+        # The executor terminates the other workers (SIGTERM) once one is gone.
+        codes.sort(key=lambda code: code == -signal.SIGTERM)
+        if not codes:
+            return "ended abruptly"
+        if codes[0] < 0:
+            try:
+                return f"killed by {signal.Signals(-codes[0]).name}"
+            except ValueError:
+                return f"killed by signal {-codes[0]}"
+        return f"ended with exit status {codes[0]}"
+
+    def close(self, *, now: bool) -> None:
+        """Shut the pool down; ``now``: stop the workers without waiting for their messages
+        (a signal, output that failed, a consumer that stopped early)."""
+        if now:
+            for process in self._processes():
+                process.terminate()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def _processes(self) -> list[multiprocessing.process.BaseProcess]:
+        # Private, but the only place that knows the worker processes; there since 3.2.
+        processes = getattr(self.executor, "_processes", None) or {}
+        return list(processes.values())
+
+
 def _pooled(
-    items: Iterable[MailItem], options: Options, jobs: int
+    items: Iterable[MailItem], options: Options, jobs: int, note: Callable[[str], None]
 ) -> Iterator[tuple[MailItem, Parsed]]:
     """The messages of ``items`` parsed by ``jobs`` processes, in the order of ``items``.
 
@@ -145,10 +251,14 @@ def _pooled(
     reads the messages while fewer than ``IN_FLIGHT * jobs`` wait, and each result is handed
     on as soon as it and all before it are in: a slow input (a mailbox still being written
     into a pipe) does not hold back the records of messages parsed already.
+
+    A worker process that dies (the kernel's out-of-memory killer, a ``kill -9``) takes the
+    pool with it, and every message in the pool with that: each is parsed once more, alone, in
+    a fresh pool, and one that fails again is reported as an :class:`InternalError` naming
+    how the process ended. The run goes on with the next messages.
     """
     import queue
     import threading
-    from concurrent.futures import ProcessPoolExecutor
 
     # One queue for both kinds of news: a message read, or a result come in.
     news: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -166,19 +276,23 @@ def _pooled(
             news.put(_Failed(exc))
         news.put(_END)
 
+    def wake() -> None:
+        news.put(None)
+
     # A daemon: reading may block on a pipe that the main thread has stopped waiting for.
-    threading.Thread(target=read, name="drsparse-reader", daemon=True).start()
-    window: deque[tuple[MailItem, Future[Parsed] | None]] = deque()
-    pool = ProcessPoolExecutor(
-        jobs, mp_context=_context(), initializer=_start_worker, initargs=(options,)
-    )
+    threading.Thread(target=read, name=READER_THREAD, daemon=True).start()
+    window: deque[_Slot] = deque()
+    pool = _Pool(jobs, options)
+    finished = False
     try:
         ended = False
         while not ended or window:
-            while window and (ended or _done(window[0][1])):
-                item, future = window.popleft()
+            while window and (ended or window[0].done()):
+                if window[0].lost():
+                    pool = _recover(pool, window, options, jobs, note)
+                slot = window.popleft()
                 room.release()
-                yield _collect(item, future, options)
+                yield slot.item, slot.result(options)
             if ended:
                 continue
             event = news.get()
@@ -187,16 +301,49 @@ def _pooled(
             elif isinstance(event, _Failed):
                 raise event.exc
             elif isinstance(event, MailItem):
-                future = None
+                slot = _Slot(event)
                 if event.data is not None:
-                    future = pool.submit(_work, event.source, event.data)
-                    future.add_done_callback(lambda _: news.put(None))
-                window.append((event, future))
+                    slot.future = pool.submit(event, event.data, wake)
+                window.append(slot)
+        finished = True
     finally:
-        # Also when the consumer stops early (a closed pipe, Ctrl-C): drop what waits.
+        # Also when the consumer stops early (a closed pipe, a signal): drop what waits.
         stopped.set()
         room.release()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close(now=not finished)
+
+
+def _recover(
+    pool: _Pool, window: deque[_Slot], options: Options, jobs: int, note: Callable[[str], None]
+) -> _Pool:
+    """After a worker process died: parse each message the broken pool held once more, alone,
+    in a fresh pool; return the pool that goes on with the next messages."""
+    from concurrent.futures import BrokenExecutor
+
+    lost = [slot for slot in window if slot.lost()]
+    cause = pool.cause()
+    note(
+        f"drsparse: a worker process was {cause}; the {len(lost)} message(s) it held in the "
+        "pool are parsed again"
+    )
+    pool.close(now=True)
+    pool = _Pool(jobs, options)
+    for slot in lost:
+        assert slot.item.data is not None  # only messages with data went to a pool
+        future = pool.submit(slot.item, slot.item.data, lambda: None)
+        try:
+            slot.parsed = future.result()
+        except BrokenExecutor:
+            again = pool.cause()
+            note(f"drsparse: {slot.item.source}: its worker process was {again} again")
+            slot.parsed = InternalError(
+                f"the worker process parsing this message was {cause}, and {again} when "
+                "it was parsed again (out of memory? killed?)",
+                source=slot.item.source,
+            )
+            pool.close(now=True)
+            pool = _Pool(jobs, options)
+    return pool
 
 
 _END = object()
@@ -220,15 +367,3 @@ def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["drsparse._mail", "drsparse._text", "drsparse._drs_parser"])
     return context
-
-
-def _done(future: Future[Parsed] | None) -> bool:
-    return future is None or future.done()
-
-
-def _collect(
-    item: MailItem, future: Future[Parsed] | None, options: Options
-) -> tuple[MailItem, Parsed]:
-    if future is None:
-        return item, parse_item(item, options)
-    return item, future.result()

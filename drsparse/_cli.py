@@ -11,13 +11,19 @@ argparse happens inside the subcommand that needs it, and each parser is built o
 Exit statuses:
 
 * ``parse`` and ``scan``: 0 everything was read (messages without a response are normal), 1 at
-  least one malformed response or unreadable input, 2 a usage error.
+  least one malformed response or unreadable input, 2 a usage error, 74 the output cannot be
+  written (a full disk, standard output closed), 141 the reader of the output has gone
+  (``| head``; quietly, as a process ended by SIGPIPE), 130 and 143 stopped by SIGINT
+  (Ctrl-C) or SIGTERM (128 + the signal, as a shell reports it).
 * ``explain`` and ``codes``: 0 done, 2 a usage error (a code that is not a number, a broken
-  ``--codes`` file).
+  ``--codes`` file), 74 and 141 as above.
 * ``--mda`` (sysexits, for mail systems): 0 parsed or not a robot e-mail, 65 the message
-  holds a malformed response (or is beyond a limit: retrying cannot help), 75 a temporary
-  failure (standard input or the output cannot be read or written, the quarantine cannot be
-  written, a bad option or ``--codes`` file, a bug), so that the mail system retries later.
+  holds a malformed response (or is beyond a limit: retrying cannot help), 66 standard input
+  is empty, 70 a bug in drsparse met on this message (retrying cannot help either), 75 a
+  temporary failure (standard input or the output cannot be read or written, the quarantine
+  cannot be written, a bad option or ``--codes`` file), so that the mail system retries later.
+  A message that can never succeed is never answered with 75: the mail system would retry it
+  for days, appending its records each time.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from drsparse._writers import Output, printable, utf8, writer
+from drsparse._writers import Output, OutputError, printable, stdout, utf8, writer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -42,9 +48,19 @@ OK = 0
 #: ``parse`` and ``scan``: at least one malformed response or unreadable input.
 FAILED = 1
 USAGE_ERROR = 2
-#: sysexits.h, for ``--mda`` (``os.EX_*`` exist on Unix only).
+#: sysexits.h (``os.EX_*`` exist on Unix only). EX_IOERR is also the status of ``parse`` and
+#: ``scan`` when their output cannot be written.
 EX_DATAERR = 65
+EX_NOINPUT = 66
+EX_SOFTWARE = 70
+EX_IOERR = 74
 EX_TEMPFAIL = 75
+#: 128 + the signal: the status a shell shows for a process that a signal ended.
+STOPPED_BY = 128
+#: The reader of the output has gone: what ``yes | head`` reports for ``yes`` (128 + SIGPIPE).
+CLOSED_PIPE = 141
+#: At most this many ``--jobs`` per CPU: more processes only cost memory.
+JOBS_PER_CPU = 4
 
 FORMATS = ("jsonl", "json", "csv", "table")
 COMMANDS = (
@@ -68,7 +84,8 @@ examples:
   drsparse explain 10000 23300            what two DRS result codes mean
   drsparse codes                          the whole DRS table
 
-Each command has its own --help, with more examples.
+Each command has its own --help, with more examples. Exit status 74: the output cannot be
+written; 141: the reader of the output has gone (| head), quietly.
 """
 
 _CODES_EPILOG = """\
@@ -104,7 +121,9 @@ skipped); the kind is detected. Records come in input order, errors among them; 
 is also one line SOURCE:LINE:COLUMN: message on standard error, and the run goes on.
 
 exit status: 0 everything was read (messages without a response are normal),
-             1 at least one malformed response or unreadable input, 2 a usage error
+             1 at least one malformed response or unreadable input, 2 a usage error,
+             74 the output cannot be written (a full disk), 141 the reader of the output
+             has gone (| head; quietly), 130/143 stopped by SIGINT/SIGTERM (128 + signal)
 """
 
 _SCAN_EPILOG = """\
@@ -118,7 +137,8 @@ unknown keys and codes, warnings, throughput. A progress bar is drawn on standar
 it is a terminal. Each error is also one line SOURCE:LINE:COLUMN: message on standard error.
 
 exit status: 0 everything was read, 1 at least one malformed response or unreadable input,
-             2 a usage error
+             2 a usage error, 74 the output cannot be written (a full disk), 141 the reader
+             of the output has gone (quietly), 130/143 stopped by SIGINT/SIGTERM
 """
 
 _MDA_EPILOG = """\
@@ -143,8 +163,12 @@ status decides: 75 defers the mail to be retried, 65 bounces it.
 exit status (sysexits, so that the mail system retries or bounces correctly):
   0   parsed, or not a robot e-mail (no response)
   65  EX_DATAERR: a malformed response, or a message beyond a limit (a retry cannot help)
+  66  EX_NOINPUT: standard input is empty, no message
+  70  EX_SOFTWARE: a bug in drsparse met on this message (a retry cannot help; the
+      message is in the quarantine, if there is one)
   75  EX_TEMPFAIL: standard input or the output cannot be read or written, the quarantine
-      cannot be written, a bad option, or a bug in drsparse (the mail system retries later)
+      cannot be written, a bad option (the mail system retries later; nothing is written
+      when the quarantine fails, so a retry does not repeat a record)
 """
 
 _CODES_HELP = (
@@ -289,13 +313,104 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_mda_parser() if _wants_mda(arguments) else build_parser()
     args = parser.parse_args(arguments)
     run: Callable[[argparse.Namespace], int] = args.run
+    if run is _cmd_mda:
+        return run(args)  # sysexits of its own, and the mail system's signals
+    with _StopOnSigterm():
+        try:
+            status = run(args)
+            _flush_stdout()
+        except OutputError as exc:
+            return _stopped(_output_failed(exc))
+        except _Stopped as stop:
+            _stderr(f"drsparse: stopped by {stop.name}")
+            return _stopped(STOPPED_BY + stop.signal)
+        except KeyboardInterrupt:
+            _stderr("drsparse: stopped by SIGINT")
+            return _stopped(STOPPED_BY + 2)
+    return status
+
+
+class _Stopped(Exception):
+    """SIGTERM reached the command: raised in the main thread, to end the run cleanly."""
+
+    def __init__(self, signal: int, name: str) -> None:
+        super().__init__(name)
+        self.signal = signal
+        self.name = name
+
+
+class _StopOnSigterm:
+    """While running ``parse`` and the others: SIGTERM raises :class:`_Stopped`, so that the
+    worker processes are stopped and the exit status says why (Ctrl-C raises
+    KeyboardInterrupt already)."""
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self.previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._stop)
+
+    def __exit__(self, *_: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+    @staticmethod
+    def _stop(number: int, _: object) -> None:
+        import signal
+
+        raise _Stopped(number, signal.Signals(number).name)
+
+
+def _stopped(status: int) -> int:
+    """``status``, for a run that stopped before its input ended.
+
+    The thread reading the input for ``--jobs`` may be waiting on a pipe, holding the lock of
+    standard input, which Python takes at exit: it would abort instead of exiting. Then the
+    process ends here, its output flushed.
+    """
+    import threading
+
+    from drsparse._batch import READER_THREAD
+
+    if any(thread.name == READER_THREAD for thread in threading.enumerate()):
+        import contextlib
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
+    return status
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is not None:
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            raise OutputError.of(exc) from exc
+
+
+def _output_failed(exc: OutputError) -> int:
+    """The status for output that cannot be written; one line on stderr unless the reader
+    has gone (``drsparse parse | head``), which ends the run quietly, as Unix tools do."""
+    _silence_stdout()
+    if exc.broken_pipe:
+        return CLOSED_PIPE
+    _stderr(f"drsparse: cannot write the output: {exc.reason}")
+    return EX_IOERR
+
+
+def _print(text: str) -> None:
+    """One line (or several) on standard output; :class:`OutputError` if it cannot be."""
     try:
-        return run(args)
-    except BrokenPipeError:
-        # `drsparse codes | head`: the reader has gone; stop quietly, and keep Python from
-        # complaining again when it flushes stdout at exit.
-        _silence_stdout()
-        return FAILED
+        print(text, file=stdout())
+    except OSError as exc:
+        raise OutputError.of(exc) from exc
 
 
 def _wants_mda(argv: Sequence[str]) -> bool:
@@ -309,9 +424,15 @@ def _wants_mda(argv: Sequence[str]) -> bool:
 
 
 def _silence_stdout() -> None:
+    """Point standard output at /dev/null: Python flushes it at exit, and would complain
+    again about a full disk or a reader that has gone."""
+    import contextlib
     import os
 
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if sys.stdout is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _version() -> str:
@@ -371,8 +492,8 @@ def trust_options(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         action="append",
         help="the authserv-id of your own receiving server, the first word of the "
-        "Authentication-Results headers it adds; only those headers count (default: only "
-        "the topmost one); may be given more than once",
+        "Authentication-Results headers it adds; only the topmost header with that id counts "
+        "(default: only the topmost header of all); may be given more than once",
     )
 
 
@@ -383,9 +504,9 @@ def _jobs_option(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         type=_jobs,
         default=1,
-        help="parse with N processes, keeping the input order (default: 1; 0: one per CPU). "
-        "Worth it for large mailboxes on a machine with CPUs to spare: on 2 CPUs expect well "
-        "under 2x, and nothing on a single message",
+        help="parse with N processes, keeping the input order (default: 1; 0: one per CPU; "
+        f"at most {JOBS_PER_CPU} per CPU). Worth it for large mailboxes on a machine with "
+        "CPUs to spare: on 2 CPUs expect well under 2x, and nothing on a single message",
     )
 
 
@@ -400,17 +521,19 @@ def _domain(text: str) -> str:
 
 
 def _jobs(text: str) -> int:
-    try:
-        jobs = int(text)
-    except ValueError:
-        jobs = -1
-    if jobs < 0:
-        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
-    if jobs == 0:
-        import os
+    import os
 
-        return os.cpu_count() or 1
-    return jobs
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
+    cpus = os.cpu_count() or 1
+    most = JOBS_PER_CPU * cpus
+    # The digits are counted first: int() of thousands of digits is slow, and refused anyway.
+    if len(text.lstrip("0")) > len(str(most)) or int(text) > most:
+        shown = text if len(text) <= 12 else f"{text[:6]}...({len(text)} digits)"
+        raise argparse.ArgumentTypeError(
+            f"{shown} processes: at most {most} ({JOBS_PER_CPU} per CPU, {cpus} CPUs here)"
+        )
+    return int(text) or cpus
 
 
 def options(args: argparse.Namespace, codes: CodeTable) -> Options:
@@ -443,6 +566,8 @@ def _stderr(line: str) -> None:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    import contextlib
+
     from drsparse._batch import parse_items
 
     codes = load_codes(args)
@@ -451,11 +576,17 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     output = writer(args.format)
     quarantine = _quarantine(args)
     status = OK
-    for item, parsed in parse_items(args.paths, options(args, codes), jobs=args.jobs):
-        _emit(item.source, parsed, output, require_authentic=args.require_authentic, note=_stderr)
-        if not isinstance(parsed, list):
-            status = FAILED
-            _keep(item.source, item.data, parsed, quarantine, _stderr)
+    # closing(): output that fails, or a signal, stops the worker processes at once.
+    with contextlib.closing(
+        parse_items(args.paths, options(args, codes), jobs=args.jobs, note=_stderr)
+    ) as results:
+        for item, parsed in results:
+            _emit(
+                item.source, parsed, output, require_authentic=args.require_authentic, note=_stderr
+            )
+            if not isinstance(parsed, list):
+                status = FAILED
+                _keep(item.source, item.data, parsed, quarantine, _stderr)
     output.close()
     return status
 
@@ -477,8 +608,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     note = _stderr if bar is None else functools.partial(bar.write, file=sys.stderr)
     status = OK
     started = time.perf_counter()
+    results = parse_items(args.paths, options(args, codes), jobs=args.jobs, note=note)
     try:
-        for item, parsed in parse_items(args.paths, options(args, codes), jobs=args.jobs):
+        for item, parsed in results:
             summary.add(item, parsed)
             if not isinstance(parsed, list):
                 status = FAILED
@@ -490,27 +622,33 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                 )
                 bar.update(1)
     finally:
+        results.close()  # a signal stops the worker processes at once
         if bar is not None:
             bar.close()
     figures = summary.as_dict(time.perf_counter() - started)
     if args.json:
         import json
 
-        utf8(sys.stdout)
-        print(json.dumps(figures, ensure_ascii=False))
+        utf8(stdout())
+        _print(json.dumps(figures, ensure_ascii=False))
     else:
-        print(summary_text(figures))
+        _print(summary_text(figures))
     return status
 
 
 def _cmd_mda(args: argparse.Namespace) -> int:
     try:
         return _mda(args)
-    except Exception:  # a bug must not lose mail: 75 makes the mail system try again later
+    except OSError:  # the system, not the message: the mail system tries again later
         import traceback
 
         traceback.print_exc()
         return EX_TEMPFAIL
+    except Exception:  # a bug, met again at every retry: a retry cannot help
+        import traceback
+
+        traceback.print_exc()
+        return EX_SOFTWARE
 
 
 def _mda(args: argparse.Namespace) -> int:
@@ -539,6 +677,9 @@ def _mda(args: argparse.Namespace) -> int:
     except OSError as exc:
         _stderr(f"drsparse: -: cannot read standard input: {exc.strerror or exc}")
         return EX_TEMPFAIL
+    if not data:
+        _stderr("drsparse: -: standard input is empty: no message to read")
+        return EX_NOINPUT
     chunks: Iterable[bytes] = (data,)
     parsed: Parsed
     if len(data) > limit:
@@ -552,27 +693,34 @@ def _mda(args: argparse.Namespace) -> int:
 
     status = OK
     if not isinstance(parsed, list):
-        status = EX_TEMPFAIL if isinstance(parsed, InternalError) else EX_DATAERR
+        # Both are for good: the same message fails the same way at every retry.
+        status = EX_SOFTWARE if isinstance(parsed, InternalError) else EX_DATAERR
+        quarantine = _quarantine(args)
+        if quarantine is not None:
+            # The copy first, the record after it: when the copy fails, nothing is written,
+            # and the retry that 75 asks for does not append the same record again.
+            try:
+                quarantine.keep("-", chunks, parsed)
+            except OSError as exc:
+                # Without the copy, a bounce would lose the mail: let the mail system retry.
+                _stderr(printable(str(parsed)))
+                _stderr(f"drsparse: cannot quarantine the message in {quarantine.folder}: {exc}")
+                return EX_TEMPFAIL
     elif args.ledger is not None:
         from drsparse.ledger._cli import record_mda
 
-        status = record_mda(args.ledger, parsed, data)
+        # The ledger first, the records after, like the quarantine: when it cannot be
+        # written, nothing is, and the retry that 75 asks for appends no record twice.
+        if record_mda(args.ledger, parsed, data) != OK:
+            return EX_TEMPFAIL
     try:
         output = writer(args.format)
         _emit("-", parsed, output, require_authentic=args.require_authentic, note=_stderr)
         output.close()
-    except OSError as exc:  # a full disk, a closed pipe: the records are not where they belong
-        _stderr(f"drsparse: cannot write the records: {exc.strerror or exc}")
+    except OutputError as exc:  # a full disk, a closed pipe: the records are not where they belong
+        _stderr(f"drsparse: cannot write the records: {exc.reason}")
         _silence_stdout()
-        status = EX_TEMPFAIL
-    quarantine = _quarantine(args)
-    if not isinstance(parsed, list) and quarantine is not None:
-        try:
-            quarantine.keep("-", chunks, parsed)
-        except OSError as exc:
-            # Without the copy, a bounce would lose the mail: let the mail system retry.
-            _stderr(f"drsparse: cannot quarantine the message in {quarantine.folder}: {exc}")
-            status = EX_TEMPFAIL
+        return EX_TEMPFAIL
     return status
 
 
@@ -701,7 +849,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(infos)
     else:
-        print("\n\n".join(_describe(info) for info in infos))
+        _print("\n\n".join(_describe(info) for info in infos))
     return 0
 
 
@@ -718,16 +866,20 @@ def _cmd_codes(args: argparse.Namespace) -> int:
         (str(i.code), i.category, ",".join(_flags(i)), str(i.epp or "-"), i.msg or "") for i in rows
     ]
     widths = [max(len(row[column]) for row in cells) for column in range(len(head) - 1)]
-    for row in cells:
-        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]))
+    _print(
+        "\n".join(
+            "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
+            for row in cells
+        )
+    )
     return 0
 
 
 def _print_json(infos: Sequence[CodeInfo]) -> None:
     import json
 
-    for info in infos:
-        print(json.dumps(info.as_dict(), ensure_ascii=False))
+    if infos:
+        _print("\n".join(json.dumps(info.as_dict(), ensure_ascii=False) for info in infos))
 
 
 def _flags(info: CodeInfo) -> list[str]:

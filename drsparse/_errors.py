@@ -99,5 +99,7 @@ class InternalError(DrsParseError):
 
     Reported like a bad message (an error record, a line on standard error, the message
     quarantined), so that a sweep over years of mail does not end at the first bug; the
-    traceback goes to standard error. ``--mda`` exits 75 on it, so the mail is retried.
+    traceback goes to standard error. ``--mda`` exits 70 (EX_SOFTWARE) on it: the same message
+    would meet the same bug at every retry. A worker process of ``--jobs`` that dies twice on
+    a message (killed, out of memory) gives one too, naming how the process ended.
     """

@@ -1,9 +1,12 @@
 """The mail stage: one e-mail message in, the responses it carries out.
 
 The robot answers with ``multipart/mixed``: prose for people, the response as a text part of
-its own, and an optional third part that can echo the application (``key: value`` lines too,
-but no ``### DRS Response`` block, so the text-level parser never reads it as a response).
-Users hand over whatever their mail system gives them: a whole message, a MIME tree with
+its own, and an optional third part that can echo the application (``key: value`` lines too).
+The applicant wrote that echo, and may have written a ``### DRS Response`` block into it: in a
+``multipart/mixed``, the parts after the first one that holds a fresh response are read as
+that echo, like a quoted copy (only with ``include_quoted``, marked ``quoted``, ``authentic``
+never ``True``). An attached message (``message/rfc822``) is a message of its own. Users
+hand over whatever their mail system gives them: a whole message, a MIME tree with
 forwards and replies, or a bare body. This module walks the MIME tree, decodes each part that
 can hold a response, and hands its text to the text-level parser (that of
 :func:`drsparse.parse_all`); it also says where each response came from
@@ -11,9 +14,14 @@ can hold a response, and hands its text to the text-level parser (that of
 
 The standard library's parser is used with the ``compat32`` policy, about ten times faster
 than ``policy.default`` on such messages; the walk skips parts that cannot hold a response
-(images, PDFs, delivery reports) before decoding them. Whatever the ``email``, ``codecs``,
-``binascii`` or ``html.parser`` modules raise is translated at the call, with
-``raise ... from``, into the :class:`~drsparse.DrsParseError` family.
+(images, PDFs, delivery reports) before decoding them. Its time grows with lines times
+nesting and its memory with the parts, so both are counted before it runs
+(:meth:`_Reader._check_structure`). Whatever the ``email``, ``codecs`` or ``binascii``
+modules raise is translated at the call, with ``raise ... from``, into the
+:class:`~drsparse.DrsParseError` family. What would be lost without a word gets a warning
+on the responses of its part: a multipart whose parts cannot be found is read as text, a
+charset that turns a response block into other characters or a base64 part that is plain
+text is read as what it is.
 
 Authenticity is judged in ``_auth.py``; header decoding lives in ``_headers.py``.
 """
@@ -40,7 +48,7 @@ from drsparse._model import Origin, Response
 from drsparse._text import may_hold_blocks, normalize_newlines, quoted_copies
 from drsparse._typed import responses_in
 
-__all__ = ["DEFAULT_TRUST", "Trust", "parse_message"]
+__all__ = ["DEFAULT_TRUST", "Trust", "check_arguments", "parse_message"]
 
 
 def parse_message(
@@ -77,7 +85,7 @@ def parse_message(
     """
     if trust is None:
         trust = DEFAULT_TRUST
-    _check_arguments(trust, limits, codes, source)
+    check_arguments("parse_message", trust, limits, codes, source)
     try:
         return _Reader(limits, include_quoted, source, trust, codes).read(data)
     except DrsParseError as err:
@@ -87,7 +95,10 @@ def parse_message(
         raise
 
 
-def _check_arguments(trust: object, limits: object, codes: object, source: object) -> None:
+def check_arguments(
+    function: str, trust: object, limits: object, codes: object, source: object = None
+) -> None:
+    """A ``TypeError`` naming the argument that is not of its type."""
     for name, value, kind in (
         ("trust", trust, Trust),
         ("limits", limits, Limits),
@@ -95,10 +106,10 @@ def _check_arguments(trust: object, limits: object, codes: object, source: objec
     ):
         if not isinstance(value, kind):
             raise TypeError(
-                f"parse_message() takes {name}={kind.__name__}(...), not {type(value).__name__}"
+                f"{function}() takes {name}={kind.__name__}(...), not {type(value).__name__}"
             )
     if source is not None and not isinstance(source, str):
-        raise TypeError(f"parse_message() takes source=str, not {type(source).__name__}")
+        raise TypeError(f"{function}() takes source=str, not {type(source).__name__}")
 
 
 # -------------------------------------------------------------------------------------------
@@ -111,13 +122,42 @@ _FIELD_LINE = re.compile(r"[!-9;-~]+:")
 _FROM_LINE = re.compile(r">?From [^\n]*\n")
 
 
-# A multipart's Content-Type header (with its continuation lines, where the boundary often
-# is), or a line that may be a boundary. Case-insensitive, as header names and types are.
-_NESTING = re.compile(
-    rb"^(?:content-type[ \t]*:[ \t]*multipart/[^\n]*(?:\n[ \t][^\n]*)*|--[^\n]*)",
-    re.IGNORECASE | re.MULTILINE,
+# A Content-Type header whose value (continuation lines included) declares a multipart: the
+# case-insensitive "multipart/" a multipart cannot do without, wherever a sender puts it.
+_MULTIPART_HEADER = re.compile(
+    rb"^content-type[ \t]*+:(?:[^\n]|\n[ \t])*?multipart/", re.IGNORECASE | re.MULTILINE
 )
-_BOUNDARY_PARAM = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\n]*)"|([^\s;"]+))', re.IGNORECASE)
+# The rest of a header: its line and its continuation lines.
+_HEADER_REST = re.compile(rb"(?:[^\n]|\n[ \t])*+")
+# A boundary that matches no line (one the e-mail parser cannot match either).
+_NO_LINE = b"\n"
+
+
+@functools.lru_cache(maxsize=64)
+def _boundary_lines(boundaries: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """A line that is a boundary of one of ``boundaries``, or its end: the e-mail parser's own
+    test of a line ("--" boundary, perhaps "--", blanks), for all of them at once."""
+    names = b"|".join(re.escape(name) for name in sorted(set(boundaries), key=len, reverse=True))
+    return re.compile(rb"^--(" + names + rb")(--)?[ \t]*$", re.MULTILINE)
+
+
+def _declared_boundary(value: bytes) -> bytes | None:
+    """The boundary of a Content-Type value if it declares a multipart, read by the e-mail
+    package itself, so that every spelling it knows counts: quoted, folded, RFC 2231
+    (``boundary*=``, ``boundary*0*=``). :data:`_NO_LINE` when no line can match it."""
+    first, _, rest = value.decode("ascii", "surrogateescape").partition("\n")
+    header = Message()
+    # What the parser makes of a header: the first line's blanks dropped, the lines joined.
+    header["content-type"] = first.lstrip(" \t") + ("\n" + rest if rest else "")
+    try:
+        if header.get_content_maintype() != "multipart":
+            return None
+        boundary = header.get_boundary()
+        if boundary is None:
+            return None
+        return boundary.encode("ascii", "surrogateescape")
+    except (ValueError, LookupError, TypeError, IndexError, UnicodeError):
+        return _NO_LINE
 
 
 def _is_bare(head: str) -> bool:
@@ -161,6 +201,13 @@ class _Reader:
         self.found: list[Response] = []
         #: The message whose parts are read (``None`` for a bare body).
         self.message: Message | None = None
+        #: While the parts after the robot's response part are read (its echo of the
+        #: application): the path of that response part.
+        self.echo: str | None = None
+        #: Whether a boundary line follows the part being read: its text was not cut off,
+        #: whether or not it ends with a line break (the one before a boundary belongs to
+        #: the boundary). The end of the input may have cut the last part.
+        self.bounded = False
 
     def read(self, data: bytes | str | Message) -> list[Response]:
         if isinstance(data, Message):
@@ -183,7 +230,7 @@ class _Reader:
                 # A byte order mark would hide a header on line 1 from the block finder.
                 self._search(text.removeprefix("\ufeff"), _Part(None, False), warnings, bare=True)
                 return self.found
-            self._check_nesting(
+            self._check_structure(
                 data if isinstance(data, bytes) else data.encode("utf-8", "replace")
             )
             self.message = _parse_email(data)
@@ -204,38 +251,74 @@ class _Reader:
                 f"max_message_bytes={self.limits.max_message_bytes}"
             )
 
-    def _check_nesting(self, data: bytes) -> None:
-        """Refuse multiparts nested beyond ``max_depth`` before the e-mail parser sees them.
+    def _check_structure(self, data: bytes) -> None:
+        """Refuse multiparts nested beyond ``max_depth``, and more parts than ``max_parts``,
+        before the e-mail parser builds anything.
 
         The standard library's parser checks every line against the boundary of every
-        enclosing multipart, so its time grows with lines times depth: a 2 MB message nested
-        900 deep takes a minute and a half. This scan follows the boundaries the way that
-        parser does, at a small part of its cost. It may count a multipart declared in a text
-        part (a quoted message) as nesting: only a text quoting more than ``max_depth`` of them
-        would be refused.
+        enclosing multipart, so its time grows with lines times depth (a 2 MB message nested
+        900 deep takes a minute and a half), and it builds every part before the walk could
+        count them (32 MB of empty parts: a minute and 2.7 GB). This scan follows the
+        boundaries the way that parser does, at a small part of its cost: each multipart's
+        boundary is read by the e-mail package itself, whatever its spelling, and the lines
+        that are boundaries of the enclosing multiparts are found by one regular expression.
+        It may count a multipart declared in a text part (a quoted message) as nesting: only
+        a text quoting more than ``max_depth`` of them would be refused.
         """
-        # Each multipart declares its type: with no more declarations than levels allowed,
-        # the nesting cannot go beyond them (counting is much cheaper than the scan).
-        if data.lower().count(b"multipart/") <= self.limits.max_depth:
+        limits = self.limits
+        # Each multipart declares its type, and each part follows a line that starts with
+        # "--": with no more of them than allowed, neither limit can be passed (counting is
+        # much cheaper than the scan).
+        if (
+            data.lower().count(b"multipart/") <= limits.max_depth
+            and data.count(b"\n--") + data.startswith(b"--") <= limits.max_parts
+        ):
             return
         enclosing: list[bytes] = []
-        for match in _NESTING.finditer(data):
-            line = match.group()
-            if line.startswith(b"--"):
-                name = line[2:].rstrip(b" \t")
-                for level in range(len(enclosing) - 1, -1, -1):
-                    if name == enclosing[level]:  # the next part of that multipart
-                        del enclosing[level + 1 :]
-                        break
-                    if name == enclosing[level] + b"--":  # its end
-                        del enclosing[level:]
-                        break
+        parts = declared = 0
+        position = 0
+        headers = _MULTIPART_HEADER.finditer(data)
+        header = next(headers, None)
+        while True:
+            until = len(data) if header is None else header.start()
+            line = None
+            if enclosing:
+                line = _boundary_lines(tuple(enclosing)).search(data, position, until)
+            if line is not None:
+                position = line.end()
+                name = line.group(1)
+                level = len(enclosing) - 1 - enclosing[::-1].index(name)
+                if line.group(2):  # the end of that multipart, and of those inside it
+                    del enclosing[level:]
+                    continue
+                del enclosing[level + 1 :]  # the next part of that multipart
+                parts += 1
+                if parts > limits.max_parts:
+                    raise self._too_many_parts()
                 continue
-            boundary = _BOUNDARY_PARAM.search(line)
+            if header is None:
+                return
+            # Each multipart is a part, or the message: more declarations than that are
+            # text, and reading them all would cost more than the limits are there to save.
+            declared += 1
+            if declared > limits.max_parts + limits.max_depth:
+                raise self._too_many_parts()
+            rest = _HEADER_REST.match(data, header.end())
+            assert rest is not None  # it matches the empty string
+            colon = data.index(b":", header.start())
+            boundary = _declared_boundary(data[colon + 1 : rest.end()])
             if boundary is not None:
-                enclosing.append(boundary.group(1) or boundary.group(2) or b"")
-                if len(enclosing) > self.limits.max_depth:
+                enclosing.append(boundary)
+                if len(enclosing) > limits.max_depth:
                     raise self._too_deep()
+            position = max(position, rest.end())
+            header = next(headers, None)
+
+    def _too_many_parts(self) -> LimitExceededError:
+        return LimitExceededError(
+            f"more than {self.limits.max_parts} MIME parts, beyond the limit "
+            f"max_parts={self.limits.max_parts}"
+        )
 
     @functools.cached_property
     def headers(self) -> dict[str, Any]:
@@ -244,7 +327,14 @@ class _Reader:
         return _origin_headers(self.message, self.trust)
 
     def _origin(self, where: _Part, *, quoted: bool) -> Origin:
-        return Origin(self.source, **self.headers, part=where.path, quoted=quoted)
+        headers = self.headers
+        if self.echo is not None and headers.get("authentic") is True:
+            # The message's signature covers the echo, but the echo holds the applicant's
+            # words, not the robot's: no evidence that the robot wrote them.
+            headers = {**headers, "authentic": None}
+        return Origin(
+            self.source, **headers, part=where.path, quoted=quoted or self.echo is not None
+        )
 
     # --- the MIME tree --------------------------------------------------------------------
     #
@@ -268,8 +358,24 @@ class _Reader:
         children = _children(part)
         numbered = list(enumerate(children, start=1))
         if ctype != "multipart/alternative":
+            # The robot's mail: prose, the response, then the application as the robot
+            # received it. What follows the first part with a fresh response is that echo:
+            # the applicant's text, which may hold a block of its own making.
+            answered = self.echo
+            closed = not any(
+                isinstance(defect, email.errors.CloseBoundaryNotFoundDefect)
+                for defect in part.defects
+            )
             for number, child in numbered:
-                self._part(child, (*path, number), depth)
+                before = len(self.found)
+                outer, self.echo = self.echo, answered
+                bounded, self.bounded = self.bounded, closed or number < len(numbered)
+                try:
+                    self._part(child, (*path, number), depth)
+                finally:
+                    self.echo, self.bounded = outer, bounded
+                if answered is None and any(not r.quoted for r in self.found[before:]):
+                    answered = ".".join(map(str, (*path, number)))
             return
         # "multipart/alternative reports the text once": the alternatives say the same thing,
         # so the first that holds a response is reported. Plain text first: it is the text
@@ -284,10 +390,7 @@ class _Reader:
     def _part(self, part: Message, path: tuple[int, ...], depth: int) -> None:
         self.parts += 1
         if self.parts > self.limits.max_parts:
-            raise LimitExceededError(
-                f"more than {self.limits.max_parts} MIME parts, beyond the limit "
-                f"max_parts={self.limits.max_parts}"
-            )
+            raise self._too_many_parts()
         ctype = part.get_content_type()  # parsed anew at each call: once per part
         maintype = ctype.partition("/")[0]
         if part.is_multipart():
@@ -297,12 +400,19 @@ class _Reader:
             elif maintype == "message" and ctype != "message/delivery-status":
                 if depth + 1 > self.limits.max_depth:
                     raise self._too_deep()
-                for inner in _children(part):
-                    self._message(inner, path, depth + 1)
+                # An attached message is a message of its own: its response part is its own.
+                outer, self.echo = self.echo, None
+                try:
+                    for inner in _children(part):
+                        self._message(inner, path, depth + 1)
+                finally:
+                    self.echo = outer
             return
         where = ".".join(map(str, path)) if path else None
         text, warnings, html = _leaf_text(part, ctype, where, from_text=self.from_text)
         if text is not None:
+            if not text.endswith("\n") and (self.bounded or _encoded(part)):
+                text += "\n"  # complete: the text stage warns of a last line without one
             self._search(text, _Part(where, html), warnings)
 
     def _too_deep(self) -> LimitExceededError:
@@ -317,12 +427,23 @@ class _Reader:
         # Most parts stop here, before any parsing.
         if not may_hold_blocks(text):
             return
+        if self.echo is not None:
+            # The robot's echo of the application: the applicant's words, read like a
+            # quoted copy (only when those are asked for, so that a block the applicant
+            # wrote can neither be taken for the robot's nor fail the message).
+            if not self.include_quoted:
+                return
+            warnings = [
+                *warnings,
+                f"found after the response in MIME part {self.echo}, where the robot echoes "
+                "the application: the applicant's text, not the robot's",
+            ]
         # Quoted lines start with ">", so they never look like a block header (which may
         # only be preceded by blanks): parsing the text as it is finds the fresh responses.
         found = self._parse(text, where, bare=bare)
         if self.include_quoted and ">" in text:
             for first_line, copy in quoted_copies(text):
-                found += self._parse(copy, where, bare=bare, first_line=first_line)
+                found += self._parse(copy, where, bare=bare, first_line=first_line, taken=found)
             # Quoted copies and fresh responses come out in the order of their lines.
             found.sort(key=lambda response: response.fields[0].line)
         if warnings:
@@ -331,21 +452,34 @@ class _Reader:
         self.found += found
 
     def _parse(
-        self, text: str, where: _Part, *, bare: bool, first_line: int | None = None
+        self,
+        text: str,
+        where: _Part,
+        *,
+        bare: bool,
+        first_line: int | None = None,
+        taken: list[Response] | None = None,
     ) -> list[Response]:
-        """The responses of a part's text, or (from ``first_line``) of a quoted copy in it."""
+        """The responses of a part's text, or (from ``first_line``) of a quoted copy in it;
+        ``taken``: those of the part found already (they count towards max_responses)."""
         quoted = first_line is not None
         try:
             origin = functools.partial(self._origin, where, quoted=quoted)
             return responses_in(
-                text, self.limits, self.codes, origin, first_line=first_line or 1, quoted=quoted
+                text,
+                self.limits,
+                self.codes,
+                origin,
+                first_line=first_line or 1,
+                quoted=quoted,
+                room=self.limits.max_responses - len(self.found) - len(taken or ()),
             )
         except DrsParseError as err:
             if bare and not quoted:
                 raise
             # Line and column stay those in the part's decoded text; the message says which.
             raise type(err)(
-                f"{err.msg} ({_describe(where, quoted=quoted)})",
+                f"{err.msg} ({_describe(where, quoted=quoted or self.echo is not None)})",
                 line=err.line,
                 column=err.column,
                 source=self.source,
@@ -397,11 +531,17 @@ def _leaf_text(
     ``None`` for a part that cannot hold one. The type decides, before anything is decoded:
     ``text/*`` is read (HTML converted to text), ``application/octet-stream`` only if the
     bytes hold "DRS" (a response saved to a file and attached), anything else is skipped.
+    A multipart whose parts the e-mail parser could not find (no boundary, or none of its
+    lines) is read as text, with a warning: its body would be lost otherwise.
     """
+    warnings: list[str] = []
     if ctype.startswith("text/"):
         kind = "html" if ctype == "text/html" else "text"
     elif ctype == "application/octet-stream":
         kind = "binary"
+    elif ctype.startswith("multipart/"):
+        kind = "text"
+        warnings.append(_no_parts(part, ctype, path))
     else:
         return None, [], False
     try:
@@ -409,20 +549,41 @@ def _leaf_text(
         charset = None if kind == "binary" else part.get_content_charset()
     except (email.errors.MessageError, ValueError, LookupError, TypeError) as exc:
         raise UnreadableInputError(f"MIME part {path or 'body'} cannot be decoded: {exc}") from exc
-    warnings: list[str] = []
     if isinstance(payload, str):
         text = payload
     else:
         if kind == "binary" and b"DRS" not in payload:
             return None, [], False
-        text, warnings = _decode(payload, charset, path)
+        payload, encoding_warnings = _not_encoded(part, payload, path)
+        text, decoding_warnings = _decode(payload, charset, path)
+        warnings += encoding_warnings + decoding_warnings
     if kind == "html":
         if "DRS" not in text:
             return None, [], False
         from drsparse._html import html_text
 
-        return html_text(text, path), warnings, True
+        text, html_warnings = html_text(text, path)
+        return text, warnings + html_warnings, True
     return text, warnings, False
+
+
+def _no_parts(part: Message, ctype: str, path: str | None) -> str:
+    """The warning for a multipart whose parts the e-mail parser did not find."""
+    where = f"MIME part {path}" if path else "the message"
+    boundary = part.get_boundary()
+    if boundary is None:
+        why = "declares no boundary"
+    else:
+        body = part.get_payload()
+        lines = str(body).lower() if isinstance(body, str) else ""
+        if f"--{boundary}".lower() in lines:
+            why = (
+                f"has boundary lines that differ from its boundary {boundary!r} in case only "
+                "(boundaries are case-sensitive)"
+            )
+        else:
+            why = f"has no line with its boundary {boundary!r}"
+    return f"{where} is a {ctype} that {why}: its body was read as text"
 
 
 # The transfer encodings that turn bytes into ASCII (RFC 2045, and uuencode, which compat32
@@ -431,6 +592,11 @@ _TRANSFER_ENCODINGS = frozenset(
     {"quoted-printable", "base64", "x-uuencode", "uuencode", "uue", "x-uue"}
 )
 _LINE_BREAK_BYTES = re.compile(rb"\r\n?")
+
+
+def _encoded(part: Message) -> bool:
+    """Whether a transfer encoding says where the part ends (base64, quoted-printable)."""
+    return str(part.get("content-transfer-encoding", "")).strip().lower() in _TRANSFER_ENCODINGS
 
 
 def _payload(part: Message, *, from_text: bool) -> bytes | str:
@@ -447,11 +613,33 @@ def _payload(part: Message, *, from_text: bool) -> bytes | str:
     return decoded if isinstance(decoded, bytes) else b""
 
 
+def _not_encoded(part: Message, decoded: bytes, path: str | None) -> tuple[bytes, list[str]]:
+    """The bytes of a part declared base64 that is plain text after all, with a warning.
+
+    The standard library decodes anything as base64, skipping what is no base64: plain text
+    comes out as a few bytes of nonsense, and a response in it would be lost without a word.
+    """
+    if b"DRS" in decoded or str(part.get("content-transfer-encoding", "")).lower() != "base64":
+        return decoded, []
+    try:
+        raw = part.get_payload()  # as sent; 8-bit text it decodes, and may fail to
+    except (ValueError, LookupError, TypeError):
+        return decoded, []
+    # A response is ASCII: plain text that is not is left to the base64 decoder.
+    if not isinstance(raw, str) or not raw.isascii() or "DRS" not in raw or "###" not in raw:
+        return decoded, []
+    where = f"MIME part {path}" if path else "the message body"
+    return raw.encode("ascii"), [f"{where} is declared base64 but is plain text: read as it is"]
+
+
 def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, list[str]]:
     """Text from the bytes of a part, and what went wrong on the way.
 
     The declared charset first; when it is missing, unknown or does not fit, UTF-8, then
     Latin-1 (which never fails), with a warning. Pure ASCII without a charset is no news.
+    A declared charset that turns a block the bytes hold in ASCII into other characters
+    (UTF-16 or EBCDIC declared on ASCII text) does not fit either. Lone surrogates (which
+    UTF-7 can produce) are replaced by U+FFFD, with a warning: they are no characters.
     """
     where = f"MIME part {path}" if path else "the message body"
     if charset is None or charset in _UNKNOWN_CHARSETS:
@@ -464,9 +652,15 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
             problem = f"declares the unknown charset {charset!r}"
         else:
             try:
-                return raw.decode(name), []
+                text = raw.decode(name)
             except (UnicodeError, ValueError, LookupError):
                 problem = f"is not valid {charset!r} as it declares"
+            else:
+                if may_hold_blocks(text) or b"###" not in raw or b"DRS" not in raw:
+                    # Of the charsets, only UTF-7 can spell a lone surrogate ("+2AA-"); the
+                    # record writer escapes any that come another way.
+                    return _characters(text, where, charset) if name == "utf-7" else (text, [])
+                problem = f"declares {charset!r}, which turns its response block into nonsense"
     try:
         text, fallback = raw.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -474,6 +668,18 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
     if path is None and charset is None and fallback == "UTF-8":
         return text, []  # a body without headers: UTF-8 is what such a text is expected to be
     return text, [f"{where} {problem}; decoded as {fallback}"]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _characters(text: str, where: str, charset: str) -> tuple[str, list[str]]:
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text, []
+    return _SURROGATE.sub("\ufffd", text), [
+        f"{where} decodes as {charset!r} to lone surrogates, which are no characters; "
+        "each was replaced by U+FFFD"
+    ]
 
 
 # -------------------------------------------------------------------------------------------

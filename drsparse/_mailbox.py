@@ -27,15 +27,15 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
-from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._mail import Trust, parse_message
+from drsparse._limits import DEFAULT_LIMITS, Limits, check_limits
+from drsparse._mail import DEFAULT_TRUST, Trust, check_arguments, parse_message
 from drsparse._model import Response
 
-__all__ = ["MailItem", "parse_messages", "read_messages"]
+__all__ = ["MailItem", "parse_messages", "read_messages", "with_warnings"]
 
 #: How much is read at a time from a file or pipe.
 _CHUNK = 64 * 1024
@@ -49,6 +49,9 @@ class MailItem:
     source: str
     data: bytes | None = None
     error: DrsParseError | None = None
+    #: What the reader noticed about how the message was told apart (an mbox "From " line
+    #: without a date); added to the warnings of each of its responses.
+    warnings: tuple[str, ...] = ()
 
 
 def read_messages(
@@ -59,7 +62,17 @@ def read_messages(
     Lazily, in a stable order (see the module documentation for how the kind of input is
     told). Exactly one of ``data`` and ``error`` is set in each item; an error (a file that
     vanished, a permission, a message beyond ``limits.max_message_bytes``) ends nothing.
+
+    Raises ``TypeError`` at the call (not at the first message) for a ``path`` that is no
+    path or ``limits`` that are no :class:`~drsparse.Limits`.
     """
+    check_limits("read_messages", limits)
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise TypeError(f"read_messages() takes a path (str), not {type(path).__name__}")
+    return _messages(path, limits)
+
+
+def _messages(path: str | os.PathLike[str] | None, limits: Limits) -> Iterator[MailItem]:
     if path is None or os.fspath(path) == "-":
         yield from _stream(sys.stdin.buffer, "-", limits, size=None)
         return
@@ -88,8 +101,21 @@ def parse_messages(
     its label and either its responses (often none) or the error that stopped it.
 
     A broken message yields its error (with ``source`` filled in) and the iteration goes on.
+    Invalid arguments raise ``TypeError`` at the call.
     """
-    for item in read_messages(path, limits=limits):
+    check_arguments("parse_messages", DEFAULT_TRUST if trust is None else trust, limits, codes)
+    items = read_messages(path, limits=limits)
+    return _parsed(items, include_quoted, trust, limits, codes)
+
+
+def _parsed(
+    items: Iterator[MailItem],
+    include_quoted: bool,
+    trust: Trust | None,
+    limits: Limits,
+    codes: CodeTable,
+) -> Iterator[tuple[str, list[Response] | DrsParseError]]:
+    for item in items:
         if item.data is None:
             yield item.source, item.error or UnreadableInputError("no data", source=item.source)
             continue
@@ -105,7 +131,14 @@ def parse_messages(
         except DrsParseError as err:
             yield item.source, err
         else:
-            yield item.source, responses
+            yield item.source, with_warnings(responses, item.warnings)
+
+
+def with_warnings(responses: list[Response], warnings: tuple[str, ...]) -> list[Response]:
+    """``responses`` with the reader's ``warnings`` about their message added."""
+    if not warnings:
+        return responses
+    return [evolve(response, warnings=response.warnings + warnings) for response in responses]
 
 
 def _unreadable(source: str, exc: OSError | ValueError) -> MailItem:
@@ -140,10 +173,30 @@ def _directory(root: str, limits: Limits) -> Iterator[MailItem]:
         if isinstance(entry, os.DirEntry) and not _is_dir(entry):
             yield from _file(entry.path, limits)
             continue
-        entries, error = _entries(entry if isinstance(entry, str) else entry.path)
+        folder = entry if isinstance(entry, str) else entry.path
+        entries, error = _entries(folder)
         if error is not None:
             yield error
-        stack += reversed([found for found in entries if _is_dir(found) or _is_file(found)])
+        # A Maildir inside the tree: its tmp/ holds messages still being delivered.
+        maildir = any(found.name in ("cur", "new") and _is_dir(found) for found in entries)
+        kept: list[os.DirEntry[str]] = []
+        for found in entries:
+            if _is_dir(found):
+                if not (maildir and found.name == "tmp"):
+                    kept.append(found)
+            elif _is_file(found):
+                kept.append(found)
+            elif _is_link_to_folder(found):
+                # Not followed (a link may lead out of the tree, or round in a loop), but
+                # said: a folder of mail must not go missing without a word.
+                yield MailItem(
+                    found.path,
+                    error=UnreadableInputError(
+                        "a link to a folder, not followed: name the folder itself to read it",
+                        source=found.path,
+                    ),
+                )
+        stack += reversed(kept)
 
 
 def _entries(folder: str) -> tuple[list[os.DirEntry[str]], MailItem | None]:
@@ -160,6 +213,13 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
     # Links to folders are not followed: a link loop would never end the walk.
     try:
         return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _is_link_to_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink() and entry.is_dir()
     except OSError:
         return False
 
@@ -199,6 +259,16 @@ def _file(name: str, limits: Limits) -> Iterator[MailItem]:
 # time "hh:mm". The time keeps a body line like "From the robot:" from starting a message in
 # an mbox whose writer did not escape it.
 _FROM_ = re.compile(rb"From \S+ [^\r\n]*[0-9]:[0-9]{2}")
+# A "From " line without the date RFC 4155 requires, as some writers make them: the envelope
+# sender, an address or MAILER-DAEMON. Taken for a separator only when a header follows.
+_FROM_WITHOUT_DATE = re.compile(rb"From (?:\S*@\S*|MAILER-DAEMON)(?:[ \t][^\r\n]*)?[\r\n]*\Z")
+# A header field that starts a message (a line of a DRS block looks like a header too).
+_MESSAGE_HEADER = re.compile(
+    rb"(?:return-path|received|from|to|date|subject|message-id|delivered-to|reply-to|sender"
+    rb"|mime-version|content-type|authentication-results|dkim-signature|arc-[a-z-]+"
+    rb"|x-[!-9;-~]+)[ \t]*:",
+    re.IGNORECASE,
+)
 # mboxrd: a writer adds one ">" in front of every body line that matches ">*From ".
 _ESCAPED_FROM = re.compile(rb">+From ")
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
@@ -283,7 +353,8 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
     A message starts at a "From " line that starts the file or follows a blank line, and
     ends before the blank line in front of the next one (that blank line is the mbox's, not
     the message's). The "From " line itself is the mbox's envelope and is dropped, and the
-    mboxrd escape is undone: ">From " becomes "From ", ">>From " becomes ">From ".
+    mboxrd escape is undone: ">From " becomes "From ", ">>From " becomes ">From ". A "From "
+    line without its date starts a message too when a header follows it, with a warning.
     """
     number = 0
     message: list[bytes] = []
@@ -291,6 +362,7 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
     too_large = False
     at_line_start = True  # whether the next piece starts a line
     after_blank = True  # whether the last complete line was blank (or there was none)
+    warnings: tuple[str, ...] = ()
 
     def finish() -> MailItem:
         label = f"{source}#{number}"
@@ -298,18 +370,24 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
             return MailItem(label, error=_too_large(label, None, limits))
         if message and message[-1] in _BLANK_LINES:
             message.pop()
-        return MailItem(label, data=b"".join(message))
+        return MailItem(label, data=b"".join(message), warnings=warnings)
 
     try:
-        for piece in lines:
+        for piece, undated in _undated_separators(lines):
             starts_line, at_line_start = at_line_start, piece.endswith((b"\n", b"\r"))
             if not starts_line:
                 is_blank = False
-            elif after_blank and _FROM_.match(piece):
+            elif after_blank and (undated or _FROM_.match(piece)):
                 if number:
                     yield finish()
                 number += 1
-                message, size, too_large = [], 0, False
+                message, size, too_large, warnings = [], 0, False, ()
+                if undated:
+                    line = piece.strip().decode("latin-1")
+                    warnings = (
+                        f"the mbox line {line!r} before this message has no date (RFC 4155): "
+                        "taken as the start of a message, because headers follow it",
+                    )
                 after_blank = False
                 continue
             else:
@@ -329,3 +407,23 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
         return
     if number:
         yield finish()
+
+
+def _undated_separators(lines: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """Each line, and whether it is a "From " line without a date followed by a header: a
+    separator whose writer left the date out. The line after it is looked at first."""
+    held: bytes | None = None
+    for line in lines:
+        if held is not None:
+            yield held, _MESSAGE_HEADER.match(line) is not None
+            held = None
+        if (
+            line.startswith(b"From ")
+            and _FROM_WITHOUT_DATE.match(line)
+            and not _FROM_.match(line)  # one with its date is known for what it is at once
+        ):
+            held = line
+        else:
+            yield line, False
+    if held is not None:
+        yield held, False

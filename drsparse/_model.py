@@ -174,7 +174,8 @@ class Origin:
     subject: str | None = None
     #: The MIME part path, like ``2`` or ``3.1`` (``None`` for a single-part message).
     part: str | None = None
-    #: True for a response found in a quoted copy (``> `` lines).
+    #: True for a response found in a quoted copy (``> `` lines), or in the robot's echo of
+    #: an application (a part after the response part): not the sender's own words.
     quoted: bool = False
     #: True: DKIM-signed by a trusted domain, False: evidence against it, None: no evidence.
     authentic: bool | None = None

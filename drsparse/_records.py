@@ -9,6 +9,8 @@ needs a new schema number.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from drsparse._errors import DrsParseError
@@ -17,7 +19,7 @@ from drsparse._model import Response
 if TYPE_CHECKING:
     from drsparse._codes import CodeInfo
 
-__all__ = ["SCHEMA", "domain_unicode", "error_record", "response_record"]
+__all__ = ["SCHEMA", "domain_unicode", "error_record", "response_record", "valid_utf8"]
 
 SCHEMA = 1
 
@@ -26,7 +28,12 @@ _CODE_KEYS = ("known", "category", "success", "pending", "retryable", "epp")
 
 
 def domain_unicode(domain: str | None) -> str | None:
-    """The domain for people: ACE labels (``xn--...``) decoded, everything else as sent."""
+    """The domain for people: ACE labels (``xn--...``) decoded, everything else as sent.
+
+    A label that does not decode, or decodes to characters no domain name holds (controls,
+    bidirectional overrides such as U+202E, unassigned code points), is shown as sent: the
+    decoded form would show people something other than what the name is.
+    """
     if domain is None or "xn--" not in domain.lower():
         return domain
     labels = []
@@ -35,10 +42,68 @@ def domain_unicode(domain: str | None) -> str | None:
             labels.append(label)
             continue
         try:
-            labels.append(label[4:].encode("ascii").decode("punycode"))
+            decoded = label[4:].encode("ascii").decode("punycode")
         except (UnicodeError, ValueError):
             return domain  # not valid ACE: show it as sent rather than guess
+        if _foreign_character(decoded) is not None:
+            return domain
+        labels.append(decoded)
     return ".".join(labels)
+
+
+# Unicode categories that no domain name holds (IDNA2008 disallows them): controls, format
+# characters (the bidirectional overrides among them), surrogates, private use, unassigned,
+# and separators.
+_NOT_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+
+def _foreign_character(text: str) -> str | None:
+    """The first character of ``text`` that no domain name holds, as ``U+XXXX``."""
+    for char in text:
+        if unicodedata.category(char) in _NOT_IN_NAMES:
+            return f"U+{ord(char):04X}"
+    return None
+
+
+# Control characters (but tab) and the bidirectional controls: they can move a terminal's
+# cursor or turn a line around for whoever reads the value (the table shows them escaped).
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _control_warnings(response: Response) -> list[str]:
+    """A warning for each value of the typed view that holds such a character."""
+    values = [
+        ("reference", response.reference),
+        ("domain.name", response.domain),
+        ("result.msg", response.result.msg),
+    ]
+    for n, sub in enumerate(response.sub_results, 1):
+        values += [(f"result.{n}.{key}", getattr(sub, key)) for key in ("msg", "key", "value")]
+    warnings = []
+    for key, value in values:
+        if value is not None and (found := _CONTROL.search(value)) is not None:
+            warnings.append(
+                f"{key} holds U+{ord(found.group()):04X}, a control or bidirectional character "
+                "(shown as an escape in tables)"
+            )
+    return warnings
+
+
+def _domain_warnings(domain: str | None) -> list[str]:
+    if domain is None or "xn--" not in domain.lower() or domain_unicode(domain) != domain:
+        return []
+    for label in domain.split("."):
+        if label.lower().startswith("xn--"):
+            try:
+                found = _foreign_character(label[4:].encode("ascii").decode("punycode"))
+            except (UnicodeError, ValueError):
+                continue
+            if found is not None:
+                return [
+                    f"domain.name {domain!r} decodes to {found}, which no domain name holds: "
+                    "domain_unicode is the name as sent"
+                ]
+    return []
 
 
 def _code(info: CodeInfo | None) -> dict[str, Any]:
@@ -91,7 +156,11 @@ def response_record(response: Response) -> dict[str, Any]:
         ],
         "contacts": [{"type": c.type, "id": c.id} for c in response.contacts],
         "fields": [[f.key, f.value, f.line] for f in response.fields],
-        "warnings": list(response.warnings),
+        "warnings": [
+            *response.warnings,
+            *_domain_warnings(response.domain),
+            *_control_warnings(response),
+        ],
     }
 
 
@@ -106,3 +175,52 @@ def error_record(error: DrsParseError) -> dict[str, Any]:
         "error": type(error).__name__,
         "message": error.msg,
     }
+
+
+# A lone surrogate: no character, and not encodable as UTF-8. A file name that is not UTF-8
+# reaches Python as surrogate escapes (U+DC80 to U+DCFF, one per byte); a part in UTF-7 or a
+# text handed to the library may carry others.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def valid_utf8(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with every lone surrogate written as an escape (``\\xff`` for a byte of a
+    file name that is not UTF-8, ``\\ud800`` for others), and a note saying so: output is
+    always valid UTF-8, and says where it had to change the text.
+
+    The note is a warning of a response record, and ends the message of an error record.
+    """
+    changed: list[str] = []
+
+    def clean(value: Any, where: str) -> Any:
+        if isinstance(value, str):
+            if _SURROGATE.search(value) is None:
+                return value
+            if where not in changed:
+                changed.append(where)
+            return _SURROGATE.sub(_escape_surrogate, value)
+        if isinstance(value, dict):
+            return {
+                key: clean(item, key if not where else f"{where}.{key}")
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [clean(item, where) for item in value]
+        return value
+
+    cleaned: dict[str, Any] = clean(record, "")
+    if changed:
+        note = (
+            f"not valid UTF-8 in {', '.join(changed)}: lone surrogates (bytes of a file name "
+            "that is not UTF-8, or text that decoded to no characters) written as escapes"
+        )
+        if cleaned.get("type") == "error":
+            cleaned["message"] = f"{cleaned['message']} ({note})"
+        else:
+            cleaned["warnings"] = [*cleaned.get("warnings", []), note]
+    return cleaned

@@ -165,10 +165,20 @@ def _block(
             column=1,
         )
     body = text[hashes.end() : end]
+    # A text that ends inside a line (no line break after it) may have been cut there.
+    unterminated = bool(body) and not body.endswith("\n") and end == len(text)
     if body and not body.endswith("\n"):
         body += "\n"
     body_line = line + text.count("\n", header.start(), hashes.end())
-    return Block(line, _pairs(body, body_line, line, limits, quoted), warnings)
+    pairs = _pairs(body, body_line, line, limits, quoted)
+    if unterminated and pairs and pairs[-1].line == body_line + body.count("\n") - 1:
+        last = pairs[-1]
+        warnings = (
+            *warnings,
+            f"line {last.line}: the text ends inside this line, without a line break: "
+            f"{last.key} {last.value!r} may be cut off",
+        )
+    return Block(line, pairs, warnings)
 
 
 @functools.cache

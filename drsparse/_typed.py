@@ -458,17 +458,27 @@ def responses_in(
     *,
     first_line: int = 1,
     quoted: bool = False,
+    room: int | None = None,
 ) -> list[Response]:
     """:func:`parse_all` for the mail stage, which knows where the responses of ``text`` come
     from before parsing it: each is built once, with its origin.
 
     ``origin`` is called at the first block, so a text without one (a reply's prose that
     quotes a block) costs no origin: the message's headers are read for the responses only.
-    ``first_line`` and ``quoted`` are those of :func:`drsparse._text.blocks`.
+    ``first_line`` and ``quoted`` are those of :func:`drsparse._text.blocks`. ``room``: how
+    many more responses the caller takes (by default ``limits.max_responses``); one more
+    raises :class:`LimitExceededError`, before it is built.
     """
+    most = limits.max_responses if room is None else room
     responses: list[Response] = []
     where: Origin | None = None
     for block in blocks(text, limits, first_line=first_line, quoted=quoted):
+        if len(responses) >= most:
+            raise LimitExceededError(
+                f"more than {limits.max_responses} responses, beyond the limit "
+                f"max_responses={limits.max_responses}",
+                line=block.first_line,
+            )
         if where is None and origin is not None:
             where = origin()
         responses.append(build_response(block, limits, codes, where))

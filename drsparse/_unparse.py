@@ -37,6 +37,8 @@ def format_timestamp(moment: dt.datetime) -> str:
 
 def format_response(response: Response) -> str:
     """The block of ``response``: header, pairs, one per line, LF line endings."""
+    if not isinstance(response, Response):
+        raise TypeError(f"format() takes a Response, not {type(response).__name__}")
     return HEADER + "".join(f"{key}: {_checked(key, value)}\n" for key, value in _pairs(response))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from drsparse._records import domain_unicode, error_record, response_record
+from drsparse._records import domain_unicode, error_record, response_record, valid_utf8
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -20,7 +20,16 @@ if TYPE_CHECKING:
     from drsparse._errors import DrsParseError
     from drsparse._model import Response
 
-__all__ = ["CSV_COLUMNS", "Output", "columns", "printable", "utf8", "writer"]
+__all__ = [
+    "CSV_COLUMNS",
+    "Output",
+    "OutputError",
+    "columns",
+    "csv_cell",
+    "printable",
+    "utf8",
+    "writer",
+]
 
 
 #: The columns of ``--format csv``: a response or an error per row (``type`` says which).
@@ -63,8 +72,29 @@ def utf8(stream: TextIO, errors: str = "strict") -> None:
         stream.reconfigure(encoding="utf-8" if errors == "strict" else None, errors=errors)
 
 
+class OutputError(Exception):
+    """Standard output cannot be written: a full disk, a closed pipe, a closed stream."""
+
+    def __init__(self, reason: str, *, broken_pipe: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        #: The reader has gone (``drsparse parse | head``): not a failure to report.
+        self.broken_pipe = broken_pipe
+
+    @classmethod
+    def of(cls, exc: OSError) -> OutputError:
+        return cls(exc.strerror or str(exc), broken_pipe=isinstance(exc, BrokenPipeError))
+
+
+def stdout() -> TextIO:
+    """Standard output, or :class:`OutputError` when the command was started without one."""
+    if sys.stdout is None:
+        raise OutputError("standard output is closed")
+    return sys.stdout
+
+
 def writer(name: str) -> Output:
-    stream = sys.stdout
+    stream = stdout()
     if name == "table":
         utf8(stream, errors="backslashreplace")
         return _Table(stream)
@@ -74,7 +104,12 @@ def writer(name: str) -> Output:
 
 class Output:
     """Records out in one format; flushed after every message, so a pipe sees them as they
-    come (a consumer of ``drsparse parse ~/Maildir | ...`` does not wait for the end)."""
+    come (a consumer of ``drsparse parse ~/Maildir | ...`` does not wait for the end).
+
+    Every method raises :class:`OutputError` when the stream cannot be written. The text
+    written is always valid UTF-8: a record holding lone surrogates (a file name that is not
+    UTF-8) is written again with them escaped, and a note saying so (see ``valid_utf8``).
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -82,11 +117,17 @@ class Output:
 
     def response(self, response: Response) -> None:
         self.pending = True
-        self._response(response)
+        try:
+            self._response(response)
+        except OSError as exc:
+            raise OutputError.of(exc) from exc
 
     def error(self, error: DrsParseError) -> None:
         self.pending = True
-        self._error(error)
+        try:
+            self._error(error)
+        except OSError as exc:
+            raise OutputError.of(exc) from exc
 
     def _response(self, response: Response) -> None:
         self._record(response_record(response))
@@ -95,15 +136,28 @@ class Output:
         self._record(error_record(error))
 
     def _record(self, record: dict[str, Any]) -> None:
+        # A str that cannot be encoded is refused before anything of it is written.
+        try:
+            self._write(record)
+        except UnicodeEncodeError:
+            self._write(valid_utf8(record))
+
+    def _write(self, record: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def end_message(self) -> None:
         if self.pending:
-            self.stream.flush()
+            self.flush()
             self.pending = False
 
     def close(self) -> None:
-        self.stream.flush()
+        self.flush()
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            raise OutputError.of(exc) from exc
 
 
 class _JsonLines(Output):
@@ -113,7 +167,7 @@ class _JsonLines(Output):
 
         self.dumps = json.dumps
 
-    def _record(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         self.stream.write(self.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -125,13 +179,16 @@ class _JsonArray(_JsonLines):
         super().__init__(stream)
         self.count = 0
 
-    def _record(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         text = self.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
         self.stream.write(("[\n  " if self.count == 0 else ",\n  ") + text)
         self.count += 1
 
     def close(self) -> None:
-        self.stream.write("\n]\n" if self.count else "[]\n")
+        try:
+            self.stream.write("\n]\n" if self.count else "[]\n")
+        except OSError as exc:
+            raise OutputError.of(exc) from exc
         super().close()
 
 
@@ -139,44 +196,67 @@ class _Csv(Output):
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         import csv
+        import io
 
-        # "\n", not the RFC's "\r\n": the rows go to cut, grep and sort as often as to a
-        # spreadsheet, and every spreadsheet reads both.
-        self.rows = csv.writer(stream, lineterminator="\n")
-        self.rows.writerow(CSV_COLUMNS)
+        # Each row is made in a buffer with the RFC's "\r\n", so that csv quotes every cell
+        # holding a CR as well as an LF (with "\n" it leaves a CR bare, and a header made of
+        # "\r" splits the row for a reader); it is written with "\n": the rows go to cut, grep
+        # and sort as often as to a spreadsheet, and every spreadsheet reads both.
+        self.buffer = io.StringIO()
+        self.rows = csv.writer(self.buffer, lineterminator="\r\n")
+        try:
+            self._line(CSV_COLUMNS)
+        except OSError as exc:
+            raise OutputError.of(exc) from exc
 
-    def _row(self, values: dict[str, object]) -> None:
-        self.rows.writerow([_csv_cell(values.get(column)) for column in CSV_COLUMNS])
+    def _line(self, cells: Sequence[str]) -> None:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.rows.writerow(cells)
+        # One write per row: a cell that cannot be encoded leaves no half row.
+        self.stream.write(self.buffer.getvalue()[:-2] + "\n")
 
-    def _error(self, error: DrsParseError) -> None:
-        record = error_record(error)
-        self._row({key: record[key] for key in CSV_COLUMNS[:2] + CSV_COLUMNS[-4:]})
+    def _write(self, record: dict[str, Any]) -> None:
+        values = dict(record)
+        if record["type"] == "response":
+            result = record["result"]
+            values.update({key: result[key] for key in ("code", "msg", "category")})
+            values.update({key: result[key] for key in ("success", "pending", "retryable")})
+            values["warnings"] = len(record["warnings"])
+        self._line([csv_cell(values.get(column)) for column in CSV_COLUMNS])
 
     def _response(self, response: Response) -> None:
-        record = response_record(response)
-        result = record["result"]
-        values = {key: record[key] for key in CSV_COLUMNS[:9]}
-        values.update({key: result[key] for key in ("code", "msg", "category")})
-        values.update({key: result[key] for key in ("success", "pending", "retryable")})
-        values["status"] = response.status
-        values["sub_codes"] = " ".join(
-            str(sub.code) for sub in response.sub_results if sub.code is not None
+        self._record(
+            {
+                **response_record(response),
+                "status": response.status,
+                "sub_codes": " ".join(
+                    str(sub.code) for sub in response.sub_results if sub.code is not None
+                ),
+                "attention": _attention(response),
+            }
         )
-        values["attention"] = _attention(response)
-        values["warnings"] = len(response.warnings)
-        self._row(values)
 
 
 def _attention(response: Response) -> str:
     return " ".join(str(sub.code) for sub in response.attention if sub.code is not None)
 
 
-def _csv_cell(value: object) -> str:
-    # The JSON vocabulary (true, false; null as an empty cell), not Python's True and None.
+# What a spreadsheet takes for the start of a formula (OWASP, "CSV Injection"): a cell of the
+# message's text such as "=HYPERLINK(...)" must stay text when the file is opened.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A value as a CSV cell: ``true``/``false`` and an empty cell for null (the JSON
+    vocabulary, not Python's), and text that a spreadsheet would run as a formula with a
+    leading apostrophe."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_STARTS) else value
     return str(value)
 
 
@@ -217,7 +297,10 @@ class _Table(Output):
 
     def close(self) -> None:
         if self.rows:
-            self.stream.write(columns([_TABLE_HEAD, *self.rows]))
+            try:
+                self.stream.write(columns([_TABLE_HEAD, *self.rows]))
+            except OSError as exc:
+                raise OutputError.of(exc) from exc
         super().close()
 
 
@@ -237,10 +320,19 @@ def columns(rows: Sequence[Sequence[str]], *, numbers_right: bool = False) -> st
     return "\n".join(lines) + "\n"
 
 
-# Control characters (C0, DEL, C1) written as \xNN: a hostile message must not be able to
-# move the cursor or recolour the terminal of the person reading a table or an error line.
+# Control characters (C0, DEL, C1) written as \xNN, and the bidirectional controls (U+202E
+# shows the rest of a line backwards) as \uNNNN: a hostile message must not be able to move
+# the cursor, recolour the terminal or reorder the text of the person reading a table or an
+# error line.
 _CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROL.update(
+    {
+        code: f"\\u{code:04x}"
+        for code in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    }
+)
 
 
 def printable(text: str) -> str:
+    """``text`` with control and bidirectional characters written as escapes."""
     return text.translate(_CONTROL)

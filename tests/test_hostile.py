@@ -110,6 +110,28 @@ def test_a_block_cut_off_in_the_middle_of_a_key() -> None:
     assert [f.key for f in response.fields] == ["result.code"]
 
 
+def test_a_block_cut_off_in_the_middle_of_a_value_says_so() -> None:
+    # "result.code: 1000" may be the start of 10000: read, but not without a word.
+    response = drsparse.parse(HEAD + "result.code: 1000")
+    assert response.result.code == 1000
+    assert response.warnings == (
+        "line 4: the text ends inside this line, without a line break: "
+        "result.code '1000' may be cut off",
+    )
+    assert drsparse.parse(HEAD + "result.code: 1000\n").warnings == ()
+    # Prose after the block, or a block that ends before the text does, is whole.
+    assert drsparse.parse(HEAD + "result.code: 1000\nRegards").warnings == ()
+    assert drsparse.parse(HEAD + "result.code: 1000\n-- \nsig").warnings == ()
+
+
+def test_responses_in_one_text_are_capped() -> None:
+    text = (HEAD + "result.code: 1\n") * 3
+    assert len(drsparse.parse_all(text, limits=drsparse.Limits(max_responses=3))) == 3
+    with pytest.raises(drsparse.LimitExceededError, match="max_responses=2") as caught:
+        drsparse.parse_all(text, limits=drsparse.Limits(max_responses=2))
+    assert caught.value.line == 9
+
+
 def test_a_block_cut_off_before_its_code() -> None:
     with pytest.raises(drsparse.MissingKeyError):
         drsparse.parse(HEAD + "domain.name: acme.de\nresult.co")
