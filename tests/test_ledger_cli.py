@@ -289,6 +289,8 @@ def test_mda_cannot_write_the_ledger_so_the_mail_is_deferred(tmp_path: Path) -> 
     result = run("--mda", "--ledger", blocker / "l.sqlite3", stdin=stdin)
     assert result.status == 75
     assert "cannot record the message in the ledger" in result.err
+    # Nothing is written: the retry that 75 asks for must not append the records twice.
+    assert result.out == ""
 
 
 def test_a_malformed_message_is_not_recorded(tmp_path: Path) -> None:
