@@ -7,9 +7,10 @@ message with what it gave, its responses or the error that stopped it, whether t
 were parsed here or by ``--jobs N`` worker processes. One bad message never stops a batch,
 nor does a worker process that dies (its messages are parsed again, see :func:`_pooled`).
 
-What crosses a process boundary is the typed values themselves: ``(source, bytes)`` to a
-worker, the responses or the error back (they pickle). At most ``IN_FLIGHT * N`` messages are
-held at once, so a 200 MB mbox is never read into memory.
+What crosses a process boundary is the typed values themselves, a batch of messages per task:
+``(source, bytes)`` pairs to a worker, the responses or the error of each back (they pickle).
+At most ``IN_FLIGHT * N * BATCH`` messages are held at once, so a 200 MB mbox is never read
+into memory.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from drsparse._quarantine import NOTE_SUFFIX
 if TYPE_CHECKING:
     import multiprocessing.context
     import multiprocessing.process
+    import queue
+    import threading
     from concurrent.futures import Future
 
 __all__ = ["IN_FLIGHT", "READER_THREAD", "Options", "Parsed", "parse_item", "parse_items"]
@@ -38,7 +41,11 @@ __all__ = ["IN_FLIGHT", "READER_THREAD", "Options", "Parsed", "parse_item", "par
 #: looks for it when it stops early, see ``_cli.py``).
 READER_THREAD = "drsparse-reader"
 
-#: Messages in flight per worker process: enough to keep every worker busy while the main
+#: Messages go to a worker process in batches of at most BATCH messages or BATCH_BYTES bytes:
+#: one task per message cost more in passing it between processes than in parsing it.
+BATCH = 16
+BATCH_BYTES = 1 << 20
+#: Batches in flight per worker process: enough to keep every worker busy while the main
 #: process reads the next messages and writes the results, few enough to keep memory flat.
 IN_FLIGHT = 4
 
@@ -155,22 +162,28 @@ def _start_worker(options: Options) -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 
 
-def _work(source: str, data: bytes) -> Parsed:
-    return _parse(source, data, _worker_options)
+def _work(batch: list[tuple[str, bytes]]) -> list[Parsed]:
+    return [_parse(source, data, _worker_options) for source, data in batch]
 
 
 class _Slot:
-    """A message in the window: its item and its future, or what it gave once settled."""
+    """A message in the window: its item, the future of the batch it went in with and its
+    place there, or what it gave once settled."""
 
-    __slots__ = ("future", "item", "parsed")
+    __slots__ = ("future", "index", "item", "parsed")
 
     def __init__(self, item: MailItem) -> None:
         self.item = item
-        self.future: Future[Parsed] | None = None
+        self.future: Future[list[Parsed]] | None = None
+        self.index = 0
         self.parsed: Parsed | None = None
 
     def done(self) -> bool:
-        return self.future is None or self.parsed is not None or self.future.done()
+        # A message that could not be read is settled at once; one still waiting for its
+        # batch to be sent (no future yet) is not.
+        if self.parsed is not None or self.item.data is None:
+            return True
+        return self.future is not None and self.future.done()
 
     def lost(self) -> bool:
         """Whether the worker process that held it died (this waits for it to be done)."""
@@ -181,9 +194,11 @@ class _Slot:
         return isinstance(self.future.exception(), BrokenExecutor)
 
     def result(self, options: Options) -> Parsed:
-        if self.future is None:
+        if self.parsed is not None:
+            return _noted(self.item, self.parsed)
+        if self.future is None:  # a message that could not be read: its error
             return parse_item(self.item, options)
-        return _noted(self.item, self.future.result() if self.parsed is None else self.parsed)
+        return _noted(self.item, self.future.result()[self.index])
 
 
 class _Pool:
@@ -192,20 +207,32 @@ class _Pool:
     def __init__(self, jobs: int, options: Options) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
+        self.jobs = jobs
         self.executor = ProcessPoolExecutor(
             jobs, mp_context=_context(), initializer=_start_worker, initargs=(options,)
         )
+        self.running: set[Future[list[Parsed]]] = set()
 
-    def submit(self, item: MailItem, data: bytes, wake: Callable[[], None]) -> Future[Parsed]:
+    def idle(self) -> bool:
+        """Whether a worker process has no batch to parse."""
+        self.running = {future for future in self.running if not future.done()}
+        return len(self.running) < self.jobs
+
+    def submit(self, slots: list[_Slot], wake: Callable[[], None]) -> None:
+        """Send the messages of ``slots`` to a worker as one task; ``wake`` when it is done."""
         from concurrent.futures import BrokenExecutor, Future
 
+        batch = [(slot.item.source, slot.item.data) for slot in slots if slot.item.data]
+        future: Future[list[Parsed]]
         try:
-            future = self.executor.submit(_work, item.source, data)
+            future = self.executor.submit(_work, batch)
         except BrokenExecutor as exc:  # broken before its news came in: lost like the others
             future = Future()
             future.set_exception(exc)
         future.add_done_callback(lambda _: wake())
-        return future
+        self.running.add(future)
+        for index, slot in enumerate(slots):
+            slot.future, slot.index = future, index
 
     def cause(self) -> str:
         """How a worker process ended, in words: ``killed by SIGKILL``."""
@@ -248,7 +275,7 @@ def _pooled(
 
     Not ``executor.map``: it submits the whole iterable at once, which would read every
     message of an archive into memory before the first result comes back. Here a thread
-    reads the messages while fewer than ``IN_FLIGHT * jobs`` wait, and each result is handed
+    reads the messages while fewer than ``IN_FLIGHT * jobs`` batches wait, and each result is handed
     on as soon as it and all before it are in: a slow input (a mailbox still being written
     into a pipe) does not hold back the records of messages parsed already.
 
@@ -262,31 +289,28 @@ def _pooled(
 
     # One queue for both kinds of news: a message read, or a result come in.
     news: queue.SimpleQueue[object] = queue.SimpleQueue()
-    room = threading.Semaphore(IN_FLIGHT * jobs)
+    room = threading.Semaphore(IN_FLIGHT * jobs * BATCH)
     stopped = threading.Event()
-
-    def read() -> None:
-        try:
-            for item in items:
-                room.acquire()
-                if stopped.is_set():
-                    return
-                news.put(item)
-        except BaseException as exc:  # handed to the main thread, which raises it
-            news.put(_Failed(exc))
-        news.put(_END)
 
     def wake() -> None:
         news.put(None)
 
     # A daemon: reading may block on a pipe that the main thread has stopped waiting for.
-    threading.Thread(target=read, name=READER_THREAD, daemon=True).start()
+    threading.Thread(
+        target=_read, args=(items, news, room, stopped), name=READER_THREAD, daemon=True
+    ).start()
     window: deque[_Slot] = deque()
+    batch: list[_Slot] = []
     pool = _Pool(jobs, options)
     finished = False
     try:
         ended = False
         while not ended or window:
+            # A batch goes to a worker when it is full, or when a worker is idle and no more
+            # messages are waiting to join it: a slow input is not held back to fill one.
+            if batch and (ended or _full(batch) or (news.empty() and pool.idle())):
+                pool.submit(batch, wake)
+                batch = []
             while window and (ended or window[0].done()):
                 if window[0].lost():
                     pool = _recover(pool, window, options, jobs, note)
@@ -303,7 +327,7 @@ def _pooled(
             elif isinstance(event, MailItem):
                 slot = _Slot(event)
                 if event.data is not None:
-                    slot.future = pool.submit(event, event.data, wake)
+                    batch.append(slot)
                 window.append(slot)
         finished = True
     finally:
@@ -311,6 +335,28 @@ def _pooled(
         stopped.set()
         room.release()
         pool.close(now=not finished)
+
+
+def _read(
+    items: Iterable[MailItem],
+    news: queue.SimpleQueue[object],
+    room: threading.Semaphore,
+    stopped: threading.Event,
+) -> None:
+    """The reading thread: each message into ``news`` while there is ``room``, then _END."""
+    try:
+        for item in items:
+            room.acquire()
+            if stopped.is_set():
+                return
+            news.put(item)
+    except BaseException as exc:  # handed to the main thread, which raises it
+        news.put(_Failed(exc))
+    news.put(_END)
+
+
+def _full(batch: list[_Slot]) -> bool:
+    return len(batch) >= BATCH or sum(len(slot.item.data or b"") for slot in batch) >= BATCH_BYTES
 
 
 def _recover(
@@ -329,10 +375,10 @@ def _recover(
     pool.close(now=True)
     pool = _Pool(jobs, options)
     for slot in lost:
-        assert slot.item.data is not None  # only messages with data went to a pool
-        future = pool.submit(slot.item, slot.item.data, lambda: None)
+        pool.submit([slot], lambda: None)
+        assert slot.future is not None
         try:
-            slot.parsed = future.result()
+            (slot.parsed,) = slot.future.result()
         except BrokenExecutor:
             again = pool.cause()
             note(f"drsparse: {slot.item.source}: its worker process was {again} again")
