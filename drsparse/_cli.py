@@ -47,7 +47,7 @@ EX_DATAERR = 65
 EX_TEMPFAIL = 75
 
 FORMATS = ("jsonl", "json", "csv", "table")
-COMMANDS = ("parse", "scan", "explain", "codes")
+COMMANDS = ("parse", "scan", "explain", "codes", "fetch", "watch")
 
 _EPILOG = """\
 examples:
@@ -232,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _code_options(codes)
     codes.set_defaults(run=_cmd_codes)
+    from drsparse.imap import add_commands  # fetch, watch: mail on an IMAP server
+
+    add_commands(commands)
     return parser
 
 
