@@ -217,6 +217,16 @@ def parsed_locally(tmp_path: Path, messages: list[bytes]) -> list[Record]:
     return [without_source(record) for record in run.records]
 
 
+def saved(state: Path, folder: str) -> Mark:
+    """What the state file says of ``folder`` (its last line about it)."""
+    marks = [
+        Mark(entry["uidvalidity"], entry["last_uid"])
+        for entry in map(json.loads, state.read_text().splitlines())
+        if entry.get("folder", "").endswith(f"/{folder}")
+    ]
+    return marks[-1]
+
+
 def without_source(record: Record) -> Record:
     return {key: value for key, value in record.items() if key != "source"}
 
@@ -321,13 +331,13 @@ def test_a_first_fetch_prints_what_parse_prints_and_marks_nothing_seen(
     records = run.records
     assert [without_source(r) for r in records] == parsed_locally(tmp_path, messages)
     assert [uid_of(r) for r in records] == [1, 2, 3]  # the fourth mail holds no response
-    uidvalidity = json.loads(state.read_text())["folders"][f"{USER}@{HOST}/{folder}"]["uidvalidity"]
+    uidvalidity, last_uid = saved(state, folder)
     port = server.plain_port
     assert records[0]["source"] == (
         f"imap://{USER}@{HOST}:{port}/{folder};UIDVALIDITY={uidvalidity}/;UID=1"
     )
     assert not any(b"\\Seen" in flags for flags in folder_flags(server, folder))
-    assert json.loads(state.read_text())["folders"][f"{USER}@{HOST}/{folder}"]["last_uid"] == 4
+    assert last_uid == 4
 
 
 @pytest.mark.parametrize("server", KINDS, indirect=True)
@@ -752,23 +762,34 @@ def test_the_url_names_the_server_the_account_and_the_folder() -> None:
             parse_address(bad)
 
 
-def test_the_state_file_is_replaced_whole_and_locked(tmp_path: Path) -> None:
-    path = str(tmp_path / "deep" / "imap.json")
-    state = State.open(path)
+def test_the_state_file_takes_a_line_per_message_and_is_locked(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "imap.json"
+    state = State.open(str(path))
     with pytest.raises(StateBusy):
-        State.open(path)
+        State.open(str(path))
     state.set("a@h/DRS", Mark(5, 9))
-    assert json.loads(Path(path).read_text())["folders"]["a@h/DRS"] == {
-        "uidvalidity": 5,
-        "last_uid": 9,
-    }
-    assert os.stat(path).st_mode & 0o777 == 0o600
-    assert sorted(os.listdir(tmp_path / "deep")) == ["imap.json", "imap.json.lock"]
-    state.close()
-    again = State.open(path)
-    assert again.get("a@h/DRS") == Mark(5, 9)
-    again.close()
+    state.set("a@h/DRS", Mark(5, 10))
+    state.set("b@h/INBOX", Mark(7, 1))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines == [
+        {"drsparse": "imap-state", "version": 1},
+        {"folder": "a@h/DRS", "uidvalidity": 5, "last_uid": 9},
+        {"folder": "a@h/DRS", "uidvalidity": 5, "last_uid": 10},
+        {"folder": "b@h/INBOX", "uidvalidity": 7, "last_uid": 1},
+    ]
+    assert path.stat().st_mode & 0o777 == 0o600
 
-    Path(path).write_text("{not json")
-    with pytest.raises(UsageError, match="cannot read the state file"):
-        State.open(path)
+    # A line cut short (a power failure while it was written) is not read.
+    with path.open("a") as file:
+        file.write('{"folder": "a@h/DRS", "uidvalidity": 5, "last_ui')
+    state.close()  # (close() rewrote the file: one line per folder)
+    path.write_text(path.read_text() + '{"folder": "a@h/DRS", "uidvalidity": 5, "last_ui')
+    again = State.open(str(path))
+    assert again.folders == {"a@h/DRS": Mark(5, 10), "b@h/INBOX": Mark(7, 1)}
+    again.close()
+    assert len(path.read_text().splitlines()) == 3
+    assert sorted(os.listdir(path.parent)) == ["imap.json", "imap.json.lock"]
+
+    path.write_text("{not json\n")
+    with pytest.raises(UsageError, match="is not one drsparse wrote"):
+        State.open(str(path))

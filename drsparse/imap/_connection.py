@@ -132,6 +132,12 @@ class Connection:
         # "n:*" always matches the last message, even when its UID is below n (RFC 3501 6.4.8).
         return sorted(uid for uid in found if uid > after)
 
+    def larger(self, after: int, size: int) -> set[int]:
+        """The UIDs above ``after`` of the messages larger than ``size`` bytes."""
+        with _translated(self.address.server):
+            found = self._client.search(["UID", f"{after + 1}:*", "LARGER", str(size)])
+        return {uid for uid in found if uid > after}
+
     def sizes(self, uids: Sequence[int]) -> dict[int, int]:
         """The size in bytes of each message of ``uids`` still in the folder."""
         sizes = {}

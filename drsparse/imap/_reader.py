@@ -27,10 +27,10 @@ from drsparse.imap._state import Mark, State
 
 __all__ = ["Counts", "FolderReader", "Stop"]
 
-#: Messages and bytes per fetch: few enough to stop soon and to keep memory flat, enough that
-#: the round trips do not count.
+#: Messages per fetch: few enough to stop soon and to keep memory flat, enough that the round
+#: trips do not count. A message larger than LARGE is fetched alone (robot mails take 4 KB).
 BATCH_MESSAGES = 100
-BATCH_BYTES = 8 << 20
+LARGE = 256 << 10
 
 #: :func:`drsparse.parse_message` with the command's options: a message and its label in, its
 #: responses or the error that stopped it out (never raises).
@@ -110,12 +110,15 @@ class FolderReader:
         uids = connection.new_uids(last)
         if not uids:
             return counts
-        sizes = connection.sizes(uids)
-        batches = _batches(uids, sizes, self.max_bytes)
+        # Sizes are asked for the large messages only: a search finds them at little cost,
+        # where asking for every size costs the server as much as the messages themselves.
+        large = sorted(connection.larger(last, LARGE))
+        sizes = connection.sizes(large) if large else {}
+        batches = _batches(uids, sizes)
         moves: dict[str, list[int]] = {}
 
         def fetch(batch: Sequence[int]) -> dict[int, bytes]:
-            wanted = [uid for uid in batch if sizes.get(uid, self.max_bytes + 1) <= self.max_bytes]
+            wanted = [uid for uid in batch if sizes.get(uid, 0) <= self.max_bytes]
             return connection.bodies(wanted) if wanted else {}
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="drsparse-fetch") as pool:
@@ -207,20 +210,18 @@ class FolderReader:
                 )
 
 
-def _batches(uids: Sequence[int], sizes: dict[int, int], max_bytes: int) -> list[list[int]]:
-    """``uids`` in order, cut into batches of at most BATCH_MESSAGES and BATCH_BYTES (a
-    message larger than that alone in its batch)."""
+def _batches(uids: Sequence[int], sizes: dict[int, int]) -> list[list[int]]:
+    """``uids`` in order, cut into batches of at most BATCH_MESSAGES; a large message (one
+    with a size in ``sizes``) alone in its batch."""
     batches: list[list[int]] = [[]]
-    held = 0
     for uid in uids:
-        size = sizes.get(uid, 0)
-        size = 0 if size > max_bytes else size  # not fetched
-        if batches[-1] and (len(batches[-1]) >= BATCH_MESSAGES or held + size > BATCH_BYTES):
+        large = uid in sizes
+        if batches[-1] and (large or len(batches[-1]) >= BATCH_MESSAGES):
             batches.append([])
-            held = 0
         batches[-1].append(uid)
-        held += size
-    return batches
+        if large:
+            batches.append([])
+    return [batch for batch in batches if batch]
 
 
 def _uid_set(uids: Sequence[int]) -> str:

@@ -1,23 +1,32 @@
-"""What has been read: per folder, its UIDVALIDITY and the last UID handled, in a JSON file.
+"""What has been read: per folder, its UIDVALIDITY and the last UID handled, in a small file.
 
 IMAP numbers the messages of a folder with UIDs that only grow, valid as long as the folder
 keeps its UIDVALIDITY (RFC 3501 2.3.1.1). Remembering both is enough to read each message
 once: the next run asks for the UIDs above the last one, and a new UIDVALIDITY (the folder was
-re-created or the server rebuilt it) means reading the folder again from the start.
+re-created, or the server rebuilt it) means reading the folder again from the start.
 
-The file (by default ``$XDG_STATE_HOME/drsparse/imap.json``)::
+The file (by default ``$XDG_STATE_HOME/drsparse/imap.json``) is JSON Lines: a first line
+naming the format, then one line per folder; a later line for a folder replaces an earlier
+one::
 
-    {"version": 1, "folders": {"robot@mail.example.net/DRS": {"uidvalidity": 1714, "last_uid": 52}}}
+    {"drsparse": "imap-state", "version": 1}
+    {"folder": "robot@mail.example.net/DRS", "uidvalidity": 1714, "last_uid": 52}
 
-It is rewritten after every message handled: written beside itself and renamed over the old
-one, so that a reader or a crash sees the old file or the new one, never half of either. The
-data reaches the disk (fsync) at the end of each batch and when the command stops: after a
-power failure, the last messages of a batch may be read again, never skipped. One command at
-a time uses a state file: a lock beside it (``imap.json.lock``) says which.
+After every message handled, one line is appended, in one ``write``: a crash leaves the lines
+before it whole, and a line cut short by a power failure is ignored when the file is read.
+Appending, not rewriting: on ext4, replacing a file (written beside it, renamed over it)
+costs about 0.2 ms, as much as parsing half a message; appending a line costs 2 us. When the
+command starts and stops, and every few thousand lines, the file is rewritten with one line
+per folder (beside itself, then renamed over itself: a reader sees the old file or the new
+one). The lines reach the disk (fsync) after each batch of messages and when the command
+stops: after a power failure, the last messages of a batch may be read again, never skipped.
+
+One command at a time uses a state file: a lock beside it (``imap.json.lock``) says which.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import IO, Any, NamedTuple
@@ -26,7 +35,9 @@ from drsparse.imap._failures import ImapFailure, StateBusy, UsageError
 
 __all__ = ["Mark", "State", "default_state_path"]
 
-VERSION = 1
+HEADER = {"drsparse": "imap-state", "version": 1}
+#: Lines appended before the file is rewritten with one line per folder.
+COMPACT_AFTER = 5000
 
 
 class Mark(NamedTuple):
@@ -46,20 +57,21 @@ def default_state_path() -> str:
 
 
 class State:
-    """The state file of one command, locked while it runs (use :meth:`open`, then
-    :meth:`close`)."""
+    """The state file of one command, locked while it runs (:meth:`open`, then :meth:`close`)."""
 
-    def __init__(self, path: str, folders: dict[str, Mark], lock: IO[bytes] | None) -> None:
+    def __init__(self, path: str, folders: dict[str, Mark], lock: IO[bytes]) -> None:
         self.path = path
         self.folders = folders
-        self._lock = lock
+        self._lock: IO[bytes] | None = lock
+        self._journal = -1
+        self._appended = 0
         self._unsynced = False
 
     @classmethod
     def open(cls, path: str) -> State:
         """Lock the state file at ``path`` and read it (a file that does not exist yet is an
         empty state). :class:`StateBusy` when another command holds it, :class:`UsageError`
-        when it cannot be read."""
+        when it cannot be read or written."""
         directory = os.path.dirname(os.path.abspath(path))
         try:
             os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -68,56 +80,89 @@ class State:
             raise UsageError(f"cannot use the state file {path}: {exc}") from exc
         try:
             _lock(lock, path)
-            return cls(path, _read(path), lock)
+            state = cls(path, _read(path), lock)
+            state._compact()
+        except ImapFailure as exc:
+            lock.close()
+            if type(exc) is ImapFailure:  # cannot write: at the start, a usage error
+                raise UsageError(str(exc)) from exc
+            raise
         except BaseException:
             lock.close()
             raise
+        return state
 
     def get(self, key: str) -> Mark | None:
         return self.folders.get(key)
 
     def set(self, key: str, mark: Mark) -> None:
-        """Remember ``mark`` for the folder ``key``: the file is replaced at once."""
+        """Remember ``mark`` for the folder ``key``: one line appended at once."""
         if self.folders.get(key) == mark:
             return
         self.folders[key] = mark
-        document = {
-            "version": VERSION,
-            "folders": {name: m._asdict() for name, m in sorted(self.folders.items())},
-        }
+        # The line as _compact() writes it, without json.dumps for the numbers (once a message).
+        line = f'{{"folder": {_json(key)}, "uidvalidity": {mark[0]}, "last_uid": {mark[1]}}}\n'
+        try:
+            os.write(self._journal, line.encode("utf-8"))
+        except OSError as exc:  # a full disk: stop before the next message, which is read again
+            raise ImapFailure(f"cannot write the state file {self.path}: {exc}") from exc
+        self._appended += 1
+        self._unsynced = True
+
+    def sync(self) -> None:
+        """Make the lines written so far survive a power failure; rewrite a long file."""
+        if self._unsynced:
+            try:
+                os.fsync(self._journal)
+            except OSError as exc:
+                raise ImapFailure(f"cannot write the state file {self.path}: {exc}") from exc
+            self._unsynced = False
+        if self._appended >= COMPACT_AFTER:
+            self._compact()
+
+    def close(self) -> None:
+        if self._lock is None:
+            return
+        try:
+            if self._appended:
+                self._compact()
+        finally:
+            if self._journal >= 0:
+                os.close(self._journal)
+                self._journal = -1
+            self._lock.close()  # releases the lock
+            self._lock = None
+
+    def _compact(self) -> None:
+        """Rewrite the file with one line per folder, and append to the new file from now on."""
+        lines = [HEADER] + [
+            {"folder": key, **mark._asdict()} for key, mark in sorted(self.folders.items())
+        ]
+        text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
         temporary = f"{self.path}.{os.getpid()}.tmp"
         try:
             # 0600: the file names the accounts read from this machine.
             handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                file.write(json.dumps(document, indent=1) + "\n")
-            os.replace(temporary, self.path)
-        except OSError as exc:  # a full disk: stop before the next message, which is read again
-            raise ImapFailure(f"cannot write the state file {self.path}: {exc}") from exc
-        self._unsynced = True
-
-    def sync(self) -> None:
-        """Make the last :meth:`set` survive a power failure (the file, then its directory)."""
-        if not self._unsynced:
-            return
-        for path, flags in ((self.path, os.O_RDONLY), (os.path.dirname(self.path) or ".", 0)):
             try:
-                handle = os.open(path, flags)
-            except OSError:  # a directory cannot be opened on every system; the rename stands
-                continue
-            try:
+                os.write(handle, text.encode("utf-8"))
                 os.fsync(handle)
-            except OSError:
-                pass
             finally:
                 os.close(handle)
+            os.replace(temporary, self.path)
+            _sync_directory(self.path)
+            journal = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise ImapFailure(f"cannot write the state file {self.path}: {exc}") from exc
+        if self._journal >= 0:
+            os.close(self._journal)
+        self._journal = journal
+        self._appended = 0
         self._unsynced = False
 
-    def close(self) -> None:
-        self.sync()
-        if self._lock is not None:
-            self._lock.close()  # releases the lock
-            self._lock = None
+
+@functools.lru_cache(maxsize=64)
+def _json(key: str) -> str:
+    return json.dumps(key, ensure_ascii=False)
 
 
 def _lock(file: IO[bytes], path: str) -> None:
@@ -136,21 +181,46 @@ def _lock(file: IO[bytes], path: str) -> None:
 
 def _read(path: str) -> dict[str, Mark]:
     try:
-        with open(path, encoding="utf-8") as file:
-            document: Any = json.load(file)
+        with open(path, "rb") as file:
+            data = file.read()
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
-        raise UsageError(
-            f"cannot read the state file {path}: {exc} (without it, every message of the "
-            "folder is read again: remove it only if that is what you want)"
-        ) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read the state file {path}: {exc}") from exc
+    if not data:  # created, and a power failure came before anything reached the disk
+        return {}
+    lines = data.split(b"\n")
+    # The last piece is empty after a whole last line; anything else is a line cut short.
+    whole = lines[:-1]
+    folders = {}
     try:
-        if document["version"] != VERSION:
-            raise ValueError(f"version {document['version']!r}, this drsparse writes {VERSION}")
-        return {
-            str(key): Mark(int(value["uidvalidity"]), int(value["last_uid"]))
-            for key, value in document["folders"].items()
-        }
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise UsageError(f"the state file {path} is not drsparse's: {exc}") from exc
+        if not whole or json.loads(whole[0]) != HEADER:
+            raise ValueError(f"its first line is not {json.dumps(HEADER)}")
+        for number, line in enumerate(whole[1:], start=2):
+            try:
+                entry: Any = json.loads(line)
+                folders[str(entry["folder"])] = Mark(
+                    int(entry["uidvalidity"]), int(entry["last_uid"])
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"line {number}: {exc}") from exc
+    except ValueError as exc:
+        raise UsageError(
+            f"the state file {path} is not one drsparse wrote: {exc} (without it, every "
+            "message of the folders is read again: remove it only if that is what you want)"
+        ) from exc
+    return folders
+
+
+def _sync_directory(path: str) -> None:
+    """Make a rename in the directory of ``path`` survive a power failure, where possible."""
+    try:
+        handle = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:  # a directory cannot be opened on every system; the rename stands
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
