@@ -84,9 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, "-c", "from pymap.main import main; main()"]
-            + ["--host", HOST, "--port", str(port), "--no-tls"]
-            + ["dict", "--demo-user", USER, "--demo-password", PASSWORD],
+            [
+                *(sys.executable, "-c", "from pymap.main import main; main()"),
+                *("--host", HOST, "--port", str(port), "--no-tls"),
+                *("dict", "--demo-user", USER, "--demo-password", PASSWORD),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=(work / "server.log").open("wb"),
         )
@@ -179,6 +181,7 @@ def _run(work: Path, port: int, corpus: list[bytes], rounds: int, arrivals: int)
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     print(f"\nfetch/parse per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"watch, ms per arrival: {', '.join(f'{s * 1000:.0f}' for s in latencies)}")
     return []
 
 
@@ -188,8 +191,7 @@ def _latencies(
     """The seconds from the start of each APPEND to its record on the watcher's output."""
     log = (work / "watch.log").open("wb")
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "drsparse", "watch", url, "--insecure"]
-        + ["--state", str(work / "watch.json")],
+        [sys.executable, "-m", "drsparse", "watch", url, "--insecure", "--state", str(work / "w")],
         stdout=subprocess.PIPE,
         stderr=log,
         env=env,

@@ -788,6 +788,15 @@ def test_the_state_file_takes_a_line_per_message_and_is_locked(tmp_path: Path) -
     assert again.folders == {"a@h/DRS": Mark(5, 10), "b@h/INBOX": Mark(7, 1)}
     again.close()
     assert len(path.read_text().splitlines()) == 3
+    # A tidy file is appended to as it is.
+    third = State.open(str(path))
+    third.set("b@h/INBOX", Mark(7, 2))
+    third.sync()
+    assert len(path.read_text().splitlines()) == 4
+    third.close()
+    fourth = State.open(str(path))
+    assert fourth.folders["b@h/INBOX"] == Mark(7, 2)
+    fourth.close()
     assert sorted(os.listdir(path.parent)) == ["imap.json", "imap.json.lock"]
 
     path.write_text("{not json\n")

@@ -145,7 +145,9 @@ class Connection:
             for start in range(0, len(uids), SIZES_PER_COMMAND):
                 some = list(uids[start : start + SIZES_PER_COMMAND])
                 answer = self._client.fetch(some, ["RFC822.SIZE"])
-                sizes.update({uid: int(items[b"RFC822.SIZE"]) for uid, items in answer.items()})
+                for uid, items in answer.items():
+                    if b"RFC822.SIZE" in items:  # not an unasked-for FETCH of flags
+                        sizes[uid] = int(items[b"RFC822.SIZE"])
         return sizes
 
     def bodies(self, uids: Sequence[int]) -> dict[int, bytes]:
@@ -174,30 +176,39 @@ class Connection:
         with _translated(self.address.server):
             self._client.idle()
 
-    def idle_wait(self, timeout: float) -> list[Any]:
-        """What the server said during IDLE within ``timeout`` seconds (may be nothing);
-        :class:`ConnectionLost` when it says goodbye."""
-        with _translated(self.address.server):
-            said = self._client.idle_check(timeout=timeout)
-        for response in said:
-            if response and response[0] == b"BYE":
-                raise ConnectionLost(f"{self.address.server} closed the connection: {response}")
-        return list(said)
+    def idle_wait(self, timeout: float) -> bool:
+        """Whether the server said something during IDLE within ``timeout`` seconds.
+
+        What it said is read by :meth:`idle_done`, in whole lines: imapclient's idle_check
+        reads without blocking and takes a line cut in two by the network for a lost
+        connection.
+        """
+        import selectors
+        import ssl
+
+        sock = self._client.socket()
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True  # decrypted already, waiting in the TLS layer
+        with selectors.DefaultSelector() as selector:
+            selector.register(sock, selectors.EVENT_READ)
+            return bool(selector.select(timeout))
 
     def idle_done(self) -> None:
-        """End IDLE. This is also how a silent, dead connection is found: the answer never
-        comes, or the socket is closed."""
+        """End IDLE, reading what the server said meanwhile. This is also how a dead
+        connection is found: the socket is closed, or the answer never comes."""
         with _translated(self.address.server):
-            self._client.idle_done()
+            _text, said = self._client.idle_done()
+        for response in said:
+            if response and response[0] == b"BYE":
+                words = b" ".join(part for part in response[1:] if isinstance(part, bytes))
+                raise ConnectionLost(
+                    f"{self.address.server} closed the connection: "
+                    f"{words.decode('utf-8', 'replace')}"
+                )
 
     def close(self) -> None:
         """Log out; a connection that is gone already is just closed."""
         _shut(self._client)
-
-
-def has_new_mail(responses: Sequence[Any]) -> bool:
-    """Whether IDLE responses tell of a new message (``* n EXISTS``)."""
-    return any(len(r) > 1 and r[1] == b"EXISTS" for r in responses)
 
 
 def _tls_context(tls: Tls) -> Any:

@@ -18,8 +18,9 @@ Appending, not rewriting: on ext4, replacing a file (written beside it, renamed 
 costs about 0.2 ms, as much as parsing half a message; appending a line costs 2 us. When the
 command starts and stops, and every few thousand lines, the file is rewritten with one line
 per folder (beside itself, then renamed over itself: a reader sees the old file or the new
-one). The lines reach the disk (fsync) after each batch of messages and when the command
-stops: after a power failure, the last messages of a batch may be read again, never skipped.
+one). The lines are sent to the disk (fsync, in the background) after each batch of messages,
+and when the command stops: after a power failure, the last messages read may be read again,
+never skipped.
 
 One command at a time uses a state file: a lock beside it (``imap.json.lock``) says which.
 """
@@ -29,7 +30,10 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    import threading
 
 from drsparse.imap._failures import ImapFailure, StateBusy, UsageError
 
@@ -66,6 +70,7 @@ class State:
         self._journal = -1
         self._appended = 0
         self._unsynced = False
+        self._syncing: threading.Thread | None = None
 
     @classmethod
     def open(cls, path: str) -> State:
@@ -80,8 +85,12 @@ class State:
             raise UsageError(f"cannot use the state file {path}: {exc}") from exc
         try:
             _lock(lock, path)
-            state = cls(path, _read(path), lock)
-            state._compact()
+            folders, tidy = _read(path)
+            state = cls(path, folders, lock)
+            if not tidy:
+                state._compact()
+            else:
+                state._journal = os.open(path, os.O_WRONLY | os.O_APPEND)
         except ImapFailure as exc:
             lock.close()
             if type(exc) is ImapFailure:  # cannot write: at the start, a usage error
@@ -110,21 +119,34 @@ class State:
         self._unsynced = True
 
     def sync(self) -> None:
-        """Make the lines written so far survive a power failure; rewrite a long file."""
-        if self._unsynced:
-            try:
-                os.fsync(self._journal)
-            except OSError as exc:
-                raise ImapFailure(f"cannot write the state file {self.path}: {exc}") from exc
-            self._unsynced = False
+        """Make the lines written so far reach the disk, in the background; rewrite a long
+        file.
+
+        An fsync can take a second on a busy disk: ``watch`` must not wait for it before it
+        reads the next message. One runs at a time; lines written meanwhile go with the next.
+        """
         if self._appended >= COMPACT_AFTER:
-            self._compact()
+            self._compact()  # which syncs
+        if not self._unsynced or (self._syncing is not None and self._syncing.is_alive()):
+            return
+        import threading
+
+        # A copy of the descriptor: _compact() may close the other while this one syncs.
+        copy = os.dup(self._journal)
+        self._syncing = threading.Thread(
+            target=_fsync_and_close, args=(copy,), name="drsparse-state-sync", daemon=True
+        )
+        self._syncing.start()
+        self._unsynced = False
 
     def close(self) -> None:
+        """Rewrite the file with one line per folder (synced), and release the lock."""
         if self._lock is None:
             return
         try:
-            if self._appended:
+            if self._syncing is not None:
+                self._syncing.join()
+            if self._appended or self._unsynced:
                 self._compact()
         finally:
             if self._journal >= 0:
@@ -179,16 +201,18 @@ def _lock(file: IO[bytes], path: str) -> None:
         ) from exc
 
 
-def _read(path: str) -> dict[str, Mark]:
+def _read(path: str) -> tuple[dict[str, Mark], bool]:
+    """The folders in the file at ``path``, and whether it is tidy: one whole line per folder
+    (else it is missing, has lines to fold, or ends with a line cut short)."""
     try:
         with open(path, "rb") as file:
             data = file.read()
     except FileNotFoundError:
-        return {}
+        return {}, False
     except OSError as exc:
         raise UsageError(f"cannot read the state file {path}: {exc}") from exc
     if not data:  # created, and a power failure came before anything reached the disk
-        return {}
+        return {}, False
     lines = data.split(b"\n")
     # The last piece is empty after a whole last line; anything else is a line cut short.
     whole = lines[:-1]
@@ -209,7 +233,16 @@ def _read(path: str) -> dict[str, Mark]:
             f"the state file {path} is not one drsparse wrote: {exc} (without it, every "
             "message of the folders is read again: remove it only if that is what you want)"
         ) from exc
-    return folders
+    return folders, len(whole) == len(folders) + 1 and not lines[-1]
+
+
+def _fsync_and_close(handle: int) -> None:
+    try:
+        os.fsync(handle)
+    except OSError:  # the lines stand; close() rewrites the file, and reports a failure then
+        pass
+    finally:
+        os.close(handle)
 
 
 def _sync_directory(path: str) -> None:

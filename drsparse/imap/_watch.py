@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from drsparse.imap._connection import Connection, has_new_mail
+from drsparse.imap._connection import Connection
 from drsparse.imap._failures import ConnectionLost, NoFolder
 from drsparse.imap._reader import FolderReader, Stop
 
@@ -61,7 +61,10 @@ def watch(
                 started = True
                 delay = FIRST_DELAY
                 if counts.read:
+                    # Again before waiting: the server told of what arrived meanwhile in
+                    # answers to the commands of the catch-up, and will not tell it again.
                     log(str(counts))
+                    continue
                 if stop:
                     break
                 if idle:
@@ -75,28 +78,24 @@ def watch(
         finally:
             connection.close()
         if lost is not None:
-            log(f"connection lost: {lost}; reconnecting in {delay:g} s")
+            what = "connection lost: " if isinstance(lost, ConnectionLost) else ""
+            log(f"{what}{lost}; reconnecting in {delay:g} s")
             _sleep(delay, stop)
             delay = min(delay * 2, MAX_DELAY)
     log(f"stopped ({stop.reason})")
 
 
 def _idle(connection: Connection, stop: Stop) -> None:
-    """Wait in IDLE until a message arrives, ``stop`` is set or it is time to renew."""
+    """Wait in IDLE until the server says something, ``stop`` is set or it is time to renew.
+
+    Whatever the server says ends the wait (a new message, a flag changed, "still here"): the
+    catch-up that follows finds what is new, if anything, at the cost of one SELECT.
+    """
     connection.idle()
     began = time.monotonic()
     while not stop:
         left = IDLE_RENEW - (time.monotonic() - began)
-        if left <= 0:
-            break
-        timeout = min(STEP, left)
-        asked = time.monotonic()
-        said = connection.idle_wait(timeout)
-        if has_new_mail(said):
-            break
-        if not said and time.monotonic() - asked < timeout / 2:
-            # The socket was readable yet gave no response: the server closed it, or a TLS
-            # record came that holds none. Leaving IDLE tells which (it fails on a closed one).
+        if left <= 0 or connection.idle_wait(min(STEP, left)):
             break
     connection.idle_done()
 
