@@ -33,6 +33,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/redos.py --quick
+	$(BIN)/python bench/imap.py --quick
 
 # After a change of grammar/drs.lark: regenerate its parser (the tests check that it matches).
 parser: $(STAMP)
@@ -41,6 +42,7 @@ parser: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/redos.py
+	$(BIN)/python bench/imap.py
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis

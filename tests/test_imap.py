@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -572,6 +573,18 @@ def test_the_password_comes_from_a_file_or_netrc_never_the_command_line(
     in_url = fetch(url=url.replace(f"{USER}@", f"{USER}:{PASSWORD}@"))
     assert in_url.status == 2
     assert "a password in the URL" in in_url.err
+
+
+def test_the_help_lists_the_exit_statuses_the_commands_use(home: Path) -> None:
+    from drsparse.imap import _failures
+
+    for command in ("fetch", "watch"):
+        run = drsparse(command, "--help", env=environment(home))
+        assert run.status == 0
+        listed = run.out.split("exit status:", 1)[1]
+        statuses = {int(n) for n in re.findall(r"^\s*(\d+) ", listed, re.MULTILINE)}
+        failures = {"USAGE_ERROR", "EX_UNAVAILABLE", "EX_TEMPFAIL", "EX_PROTOCOL", "EX_NOPERM"}
+        assert statuses == {0, 1} | {getattr(_failures, name) for name in failures}
 
 
 def test_without_the_imap_extra_the_command_says_how_to_install_it(home: Path) -> None:

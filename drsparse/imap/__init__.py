@@ -17,7 +17,21 @@ imapclient is an optional extra (``pip install 'drsparse[imap]'``): it is import
 command runs, never by importing this package.
 """
 
+from typing import TYPE_CHECKING
+
 from drsparse.imap._commands import add_commands
-from drsparse.imap._sink import RecordSink, Sink
+
+if TYPE_CHECKING:
+    from drsparse.imap._sink import RecordSink, Sink
 
 __all__ = ["RecordSink", "Sink", "add_commands"]
+
+
+def __getattr__(name: str) -> object:
+    # The sinks on first use: building the parser of every drsparse command imports this
+    # package, and needs add_commands only.
+    if name in ("RecordSink", "Sink"):
+        from drsparse.imap import _sink
+
+        return getattr(_sink, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,20 +24,13 @@ Exit statuses:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from drsparse.imap._failures import (
-    EX_NOPERM,
-    EX_PROTOCOL,
-    EX_TEMPFAIL,
-    EX_UNAVAILABLE,
-    USAGE_ERROR,
-)
-
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+
     from drsparse._batch import Options
     from drsparse._codes import CodeTable
     from drsparse._errors import DrsParseError
@@ -51,17 +44,19 @@ OK = 0
 #: ``fetch``: at least one message gave an error record.
 FAILED = 1
 
-_EXIT_STATUS = f"""\
+# The statuses of _failures.py, written out: building the parser of every drsparse command
+# must not import more than argparse (a test checks that they agree).
+_EXIT_STATUS = """\
 exit status: 0 done (fetch: no error record; watch: stopped by SIGTERM or SIGINT)
              1 fetch: at least one message gave an error record
-             {USAGE_ERROR} a usage error: a bad URL or option, no password, an unreadable password,
+             2 a usage error: a bad URL or option, no password, an unreadable password,
                CA or state file, a folder that does not exist
-             {EX_UNAVAILABLE} the imap extra is missing: pip install 'drsparse[imap]'
-             {EX_TEMPFAIL} temporary: the server cannot be reached, the connection was lost, the
+             69 the imap extra is missing: pip install 'drsparse[imap]'
+             75 temporary: the server cannot be reached, the connection was lost, the
                state file is in use (watch retries the network itself)
-             {EX_PROTOCOL} TLS failed: an untrusted certificate (see --cafile), another host's
+             76 TLS failed: an untrusted certificate (see --cafile), another host's
                certificate, or no STARTTLS on imap:// without --insecure
-             {EX_NOPERM} the server refused the login
+             77 the server refused the login
 """
 
 _FETCH_EPILOG = f"""\
@@ -77,7 +72,7 @@ examples:
 
 Each run reads the messages that arrived since the last one: the folder's UIDVALIDITY and the
 last UID read are kept in a state file (--state). Messages are read with BODY.PEEK: nothing is
-marked as seen. The password comes from --password-file, else ${{DRSPARSE_IMAP_PASSWORD}}, else
+marked as seen. The password comes from --password-file, else $DRSPARSE_IMAP_PASSWORD, else
 ~/.netrc (machine HOST login USER password ...), never from the command line. Records are
 those of drsparse parse; a message's source is imap://USER@HOST/FOLDER;UIDVALIDITY=V/;UID=N.
 
@@ -198,6 +193,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, command: str) -> int:
     from drsparse._cli import _load_codes
+    from drsparse.imap._failures import EX_UNAVAILABLE, USAGE_ERROR, ImapFailure
 
     log = _logger(command, timestamps=command == "watch")
     try:
@@ -205,7 +201,6 @@ def _run(args: argparse.Namespace, command: str) -> int:
     except ImportError:
         log("reading mail over IMAP needs the imap extra: pip install 'drsparse[imap]'")
         return EX_UNAVAILABLE
-    from drsparse.imap._failures import ImapFailure
 
     codes = _load_codes(args)
     if codes is None:
@@ -360,23 +355,30 @@ def _logger(command: str, *, timestamps: bool) -> Callable[[str], None]:
     return log
 
 
-@contextlib.contextmanager
-def _stopping_on_signals(stop: Stop) -> Iterator[None]:
-    """SIGTERM and SIGINT set ``stop`` (the reader stops after the message it is handling)."""
-    import signal
-    import threading
+class _stopping_on_signals:
+    """SIGTERM and SIGINT set ``stop`` (the reader stops after the message it is handling);
+    the previous handlers come back at the end."""
 
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals reach the main thread only
-        return
+    def __init__(self, stop: Stop) -> None:
+        self.stop = stop
+        self.previous: dict[int, object] = {}
 
-    def handler(signum: int, _frame: object) -> None:
-        stop.reason = signal.Signals(signum).name
+    def __enter__(self) -> None:
+        import signal
+        import threading
 
-    numbers = (signal.SIGTERM, signal.SIGINT)
-    previous = {number: signal.signal(number, handler) for number in numbers}
-    try:
-        yield
-    finally:
-        for number, action in previous.items():
-            signal.signal(number, action)
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only
+        for number in (signal.SIGTERM, signal.SIGINT):
+            self.previous[number] = signal.signal(number, self._handler)
+
+    def _handler(self, number: int, _frame: FrameType | None) -> None:
+        import signal
+
+        self.stop.reason = signal.Signals(number).name
+
+    def __exit__(self, *_exc: object) -> None:
+        import signal
+
+        for number, action in self.previous.items():
+            signal.signal(number, action)  # type: ignore[arg-type]
