@@ -575,6 +575,19 @@ def test_the_password_comes_from_a_file_or_netrc_never_the_command_line(
     assert "a password in the URL" in in_url.err
 
 
+def test_watch_ends_at_once_when_the_folder_is_missing(
+    server: Server, tmp_path: Path, home: Path
+) -> None:
+    if server.kind != "pymap":
+        pytest.skip("the same code whatever the server")
+    state = tmp_path / "s.json"
+    run = drsparse(
+        "watch", server.url("Nowhere"), "--insecure", "--state", state, env=environment(home)
+    )
+    assert run.status == 2
+    assert "no folder 'Nowhere'" in run.err
+
+
 def test_the_help_lists_the_exit_statuses_the_commands_use(home: Path) -> None:
     from drsparse.imap import _failures
 
@@ -679,6 +692,9 @@ def test_watch_reconnects_after_a_server_restart(
 
         server.stop()
         watcher.wait_for_log("connection lost")
+        # The first try again finds no server: the next comes later (1 s, then 2 s).
+        watcher.wait_for_log("cannot connect")
+        assert "trying again in 2 s" in watcher.text()
         server.start()
         append(server, folder, GOOD[1].read_bytes())
 
