@@ -86,6 +86,7 @@ class Connection:
                             "server on this machine)"
                         )
                     client.starttls(context)
+                _keep_alive(client.socket())
                 try:
                     client.login(credentials.user, credentials.password)
                 except imapclient.exceptions.LoginError as exc:
@@ -209,6 +210,17 @@ class Connection:
     def close(self) -> None:
         """Log out; a connection that is gone already is just closed."""
         _shut(self._client)
+
+
+def _keep_alive(sock: Any) -> None:
+    """TCP keep-alive probes after a minute of silence: a watch waiting in IDLE learns of a
+    network that went away in about 90 s, not at the next renewal of IDLE."""
+    import socket
+
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):  # Linux; elsewhere the system's own timings
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
 def _tls_context(tls: Tls) -> Any:
