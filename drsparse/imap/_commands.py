@@ -100,16 +100,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     fetch = commands.add_parser(
         "fetch",
         help="the records of the new messages of an IMAP folder",
-        description="Read the messages that arrived in an IMAP folder since the last run and "
-        "print one record per response, as parse does.",
+        description="Print the records of the messages that arrived in an IMAP folder since "
+        "the last run.",
         epilog=_FETCH_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     watch = commands.add_parser(
         "watch",
         help="stay connected to an IMAP folder and print records as messages arrive",
-        description="Read an IMAP folder like fetch, then stay connected and print the records "
-        "of each message as it arrives, until SIGTERM or SIGINT.",
+        description="Read an IMAP folder like fetch, then each message as it arrives, until "
+        "SIGTERM or SIGINT.",
         epilog=_WATCH_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
