@@ -45,6 +45,7 @@ test: lint
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/redos.py --quick
 	$(BIN)/python bench/ledger.py --quick
+	$(BIN)/python bench/imap.py --quick
 
 # After a change of grammar/drs.lark: regenerate its parser (the tests check that it matches).
 parser: $(STAMP)
@@ -54,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/redos.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/imap.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis

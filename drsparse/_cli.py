@@ -73,6 +73,8 @@ COMMANDS = (
     "history",
     "ledger",
     "sample",
+    "fetch",
+    "watch",
 )
 
 _EPILOG = """\
@@ -266,10 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _code_options(codes)
     codes.set_defaults(run=_cmd_codes)
+    from drsparse.imap import add_commands as add_imap_commands  # fetch, watch
     from drsparse.ledger._cli import add_commands  # track, status, history, ledger rebuild
     from drsparse.testing._cli import add_sample_command
 
     add_commands(commands)
+    add_imap_commands(commands)
     add_sample_command(commands)
     return parser
 
