@@ -43,7 +43,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.corpus import make_corpus  # noqa: E402
+from bench.corpus import make_cases  # noqa: E402
 
 HOST = "127.0.0.1"
 USER = "robot"
@@ -82,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ratio; the verdicts are indicative only"
         )
     started = time.perf_counter()
-    corpus = make_corpus(args.seed, messages)
+    cases = make_cases(args.seed, messages)
+    corpus = [case.data for case in cases]
+    # The arrivals during watch are robot mail: each must give a record to be timed.
+    robot = [case.data for case in cases if case.robot]
     size = sum(map(len, corpus))
     print(f"corpus: seed {args.seed}, {messages} messages, {size / 1e6:.2f} MB\n")
     with tempfile.TemporaryDirectory(prefix="drsparse-bench-imap-") as tmp:
@@ -99,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         try:
             _wait_for_server(port, server)
-            failures = _run(work, port, corpus, rounds, arrivals)
+            failures = _run(work, port, corpus, robot[:arrivals], rounds)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
@@ -109,7 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if failures else 0
 
 
-def _run(work: Path, port: int, corpus: list[bytes], rounds: int, arrivals: int) -> list[str]:
+def _run(
+    work: Path, port: int, corpus: list[bytes], arrivals: list[bytes], rounds: int
+) -> list[str]:
     mbox = work / "corpus.mbox"
     with mbox.open("wb") as out:
         for data in corpus:
@@ -158,7 +163,7 @@ def _run(work: Path, port: int, corpus: list[bytes], rounds: int, arrivals: int)
     ratio = statistics.median(ratios)
     fetch_time = statistics.median(times["fetch"])
     parse_time = statistics.median(times["parse"])
-    latencies = _latencies(f"{url}/LIVE", port, corpus[:arrivals], work, env)
+    latencies = _latencies(f"{url}/LIVE", port, arrivals, work, env)
 
     print()
     rows = [
