@@ -66,9 +66,10 @@ def parse_message(
     already parsed :class:`email.message.Message`, or a bare body without headers. Each
     response's ``origin`` names the message (``source``, Message-ID, Date, From, Subject),
     the MIME part path (``"2"``, ``"3.1"``; ``None`` for a single-part message), whether it
-    was quoted, and whether the message is authentic (judged with ``trust``, by default the
-    domain ``knipp.de``). Warnings about the decoding (a missing or wrong charset) are added
-    to the ``warnings`` of the responses of that part.
+    was quoted, whether it was found in an attached message (``message/rfc822``, a copy
+    someone sent on: ``origin.forwarded``), and whether the message is authentic (judged
+    with ``trust``, by default the domain ``knipp.de``). Warnings about the decoding (a
+    missing or wrong charset) are added to the ``warnings`` of the responses of that part.
 
     Quoted copies (``>`` lines, or an HTML ``<blockquote>``) are reported only with
     ``include_quoted=True``, marked ``origin.quoted``. Of the alternatives of a
@@ -204,6 +205,9 @@ class _Reader:
         #: While the parts after the robot's response part are read (its echo of the
         #: application): the path of that response part.
         self.echo: str | None = None
+        #: While the parts of an attached message (``message/rfc822``) are read: their
+        #: responses are a copy someone sent on (``Origin.forwarded``).
+        self.forwarded = False
         #: Whether a boundary line follows the part being read: its text was not cut off,
         #: whether or not it ends with a line break (the one before a boundary belongs to
         #: the boundary). The end of the input may have cut the last part.
@@ -333,7 +337,11 @@ class _Reader:
             # words, not the robot's: no evidence that the robot wrote them.
             headers = {**headers, "authentic": None}
         return Origin(
-            self.source, **headers, part=where.path, quoted=quoted or self.echo is not None
+            self.source,
+            **headers,
+            part=where.path,
+            quoted=quoted or self.echo is not None,
+            forwarded=self.forwarded,
         )
 
     # --- the MIME tree --------------------------------------------------------------------
@@ -401,12 +409,15 @@ class _Reader:
                 if depth + 1 > self.limits.max_depth:
                     raise self._too_deep()
                 # An attached message is a message of its own: its response part is its own.
+                # It reached this message as a copy: the headers and the verdict that count
+                # are the forwarding message's, not those of the robot's mail inside it.
                 outer, self.echo = self.echo, None
+                forwarded, self.forwarded = self.forwarded, True
                 try:
                     for inner in _children(part):
                         self._message(inner, path, depth + 1)
                 finally:
-                    self.echo = outer
+                    self.echo, self.forwarded = outer, forwarded
             return
         where = ".".join(map(str, path)) if path else None
         text, warnings, html = _leaf_text(part, ctype, where, from_text=self.from_text)

@@ -179,6 +179,9 @@ class Origin:
     quoted: bool = False
     #: True: DKIM-signed by a trusted domain, False: evidence against it, None: no evidence.
     authentic: bool | None = None
+    #: True for a response found inside an attached message (``message/rfc822``, at any
+    #: depth): a copy someone sent on. ``authentic`` is then the forwarding message's verdict.
+    forwarded: bool = False
 
 
 @frozen

@@ -24,6 +24,7 @@ from tests.test_ledger_fold import (
     CONVERSATIONS,
     DE_REFERENCE,
     FORGED,
+    FORWARDS,
     GENERATED,
     MAILBOX,
     events_of,
@@ -232,6 +233,33 @@ def test_ledger_rebuild(ledger: Path, mbox: Path) -> None:
     assert f"rebuilt 10 case(s) from {len(MAILBOX)} event(s)" in result.out
     after = run("status", "--ledger", ledger, "--json", "--all", "--as-of", "2003-11-10").json()
     assert after == before
+
+
+def test_forwarded_copies_move_no_case_and_are_no_suspects(ledger: Path, mbox: Path) -> None:
+    as_of = ("--as-of", "2003-11-20T00:00:00+00:00")
+    assert run("track", "--ledger", ledger, mbox).status == 0
+    before = run("status", "--ledger", ledger, "--json", "--all", *as_of).json()
+    forwards = write_mbox(ledger.parent / "forwards.mbox", FORWARDS)
+    tracked = run("track", "--ledger", ledger, forwards)
+    assert tracked.status == 0, tracked.err
+    assert f"{len(FORWARDS)} new" in tracked.out  # kept
+    after = run("status", "--ledger", ledger, "--json", "--all", *as_of).json()
+    assert after == before
+    assert not any("not authentic" in item["reason"] for item in after["attention"])
+    # wait.de waits for its final result still; the forwarded one is in its history.
+    (waiting,) = [case for case in after["cases"] if case["domain"] == "wait.de"]
+    assert (waiting["open"], waiting["codes"]) == (True, [10320])
+    history = run("history", "--ledger", ledger, "--json", "wait.de")
+    events = [json.loads(line) for line in history.out.splitlines()]
+    assert [(e["code"], e["forwarded"], e["authentic"]) for e in events] == [
+        (10320, False, True),
+        (10000, True, None),
+    ]
+    table = run("history", "--ledger", ledger, "away.example").out.splitlines()
+    assert "forwarded" in table[1]
+    assert "SUSPECT" not in table[1]  # a spoofed forward: a copy, not listed as a forgery
+    assert run("ledger", "rebuild", "--ledger", ledger).status == 0
+    assert run("status", "--ledger", ledger, "--json", "--all", *as_of).json() == before
 
 
 def test_mda_records_the_message_in_the_ledger(tmp_path: Path) -> None:

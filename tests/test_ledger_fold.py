@@ -5,10 +5,12 @@ the examples of Knipp's "Robot Responses" page as printed (``testing.documented`
 and unsigned mail (``auth``), a colleague's forward or quoting reply (``shape``), and a whole
 reseller's mailbox (``testing.portfolio``). Each is parsed by the real parser and folded. The
 conversations, shuffled and delivered again (hypothesis), must give the same state; spoofed
-messages, quoted copies and forwarded copies must not move a case.
+messages, quoted copies and forwarded copies must not move a case, and copies must not mark
+one suspect.
 
 The store's and the command's tests use these mailboxes and helpers too (``MAILBOX``,
-``CONVERSATIONS``, ``GENERATED``, ``FORGED``, ``events_of``, ``parsed``, ``without_header``).
+``CONVERSATIONS``, ``GENERATED``, ``FORGED``, ``FORWARDS``, ``events_of``, ``parsed``,
+``without_header``).
 """
 
 from __future__ import annotations
@@ -152,6 +154,8 @@ FORGED = testing.conversation(
 # A reseller's whole mailbox as the kit makes it: 20 domains, foreign mail, colleagues'
 # forwards and replies, a spoofed robot mail (this seed has every shape of robot mail).
 GENERATED: list[testing.Mail] = testing.portfolio(20, seed=9)
+#: The shapes of a copy: a colleague's forward and a reply quoting the robot.
+COPIES = ("forwarded", "quoted")
 
 
 def by_domain(state: State, domain: str | None, kind: str | None = None) -> list[Case]:
@@ -385,9 +389,10 @@ def test_a_generated_portfolio_is_one_closed_case_per_conversation() -> None:
     assert {case.domain or case.reference: list(case.codes) for case in state.cases} == expected
     assert len(state.cases) == len(expected)
     assert not any(case.open for case in state.cases)
-    # The spoofed robot mail and the colleagues' forwards are not the robot's signed mail.
-    doubtful = [mail for mail in GENERATED if mail.authentic is False and not mail.quoted]
+    # The spoofed robot mail is a suspect; the colleagues' forwards and replies are copies.
+    doubtful = [mail for mail in GENERATED if mail.authentic is False and mail.kind not in COPIES]
     assert len(state.suspects) == len(doubtful) > 0
+    assert {event.forwarded for event in events_of(GENERATED)} == {False, True}
 
 
 # -------------------------------------------------------------------------------------------
@@ -613,21 +618,82 @@ def test_a_quoted_response_is_ignored() -> None:
     assert case.codes == (10320,)
 
 
-def test_a_forwarded_copy_neither_closes_nor_adds_a_step() -> None:
-    # A colleague's forward is signed by the reseller, not by Knipp: not the robot's message.
-    initiated, completed = CONVERSATIONS["de-registration"]
-    forward = testing.make_mail(
-        *completed.responses, shape="forwarded", date=completed.date + dt.timedelta(hours=1)
-    )
-    (response,) = parsed(forward)
-    assert response.origin is not None
-    assert (response.origin.part, response.origin.authentic) == ("2.2", False)
+def forwarded(response: Response, auth: testing.Auth, date: dt.datetime) -> testing.Mail:
+    """A colleague's message forwarding the robot's mail of ``response`` as an attachment.
 
-    def steps(messages: list[testing.Mail]) -> list[tuple[object, ...]]:
-        return [(c.kind, c.codes, c.open) for c in fold(events_of(messages)).cases]
+    Its Message-ID is drawn from its date: forwards sent at other moments are other messages.
+    """
+    rnd = random.Random(int(date.timestamp()))
+    return testing.make_mail(response, shape="forwarded", auth=auth, date=date, rnd=rnd)
 
-    assert steps([initiated, forward]) == [("registration", (10320,), True)]
-    assert steps([initiated, completed, forward]) == steps([initiated, completed])
+
+# Colleagues' forwards of robot mail, with every kind of evidence: the final result of the
+# pending wait.de, the page's answered request of ixpos.com and an outgoing transfer of
+# away.example. Copies, all of them: the mailbox's cases are what they were without them.
+FORWARDS = [
+    forwarded(
+        testing.response(10000, domain="wait.de", reference=DE_REFERENCE), "unsigned", at(10)
+    ),
+    forwarded(testing.documented("registration-success"), "signed", at(10, 11)),
+    forwarded(
+        testing.documented("transfer-out-initiated", domain="away.example"), "spoofed", at(10, 12)
+    ),
+]
+
+
+# The page's final results: every example that is neither pending nor the 10300 that opens a
+# transfer, and the open case each would end, as the robot's own mail opened it.
+FINALS = [
+    name
+    for name in testing.DOCUMENTED
+    if testing.documented(name).status != "pending"
+    and testing.documented(name).result.code != 10300
+]
+
+
+def _opening(final: Response) -> testing.Mail:
+    if kind_of(final.result.code) == "transfer-out":
+        opener = testing.documented("transfer-out-initiated", domain=final.domain)
+    else:
+        opener = testing.response(10320, domain=final.domain, reference=final.reference)
+    return testing.make_mail(opener, date=at(1))
+
+
+@pytest.mark.parametrize("auth", testing.AUTHS)
+@pytest.mark.parametrize("name", FINALS)
+def test_a_forwarded_final_result_moves_no_case_and_marks_none(
+    name: str, auth: testing.Auth
+) -> None:
+    final = testing.documented(name)
+    opening = _opening(final)
+    before = fold(events_of([opening]))
+    # The robot's own mail of it would move the case: what the copy must not do.
+    genuine = testing.make_mail(final, date=at(2))
+    assert fold(events_of([opening, genuine])) != before
+    copy = forwarded(final, auth, at(2))
+    (event,) = events_of([copy])
+    # Signed by the colleague (not authentic), spoofed, or without evidence (authentic None).
+    assert (event.forwarded, event.authentic, event.suspect) == (True, copy.authentic, False)
+    assert fold(events_of([opening, copy])) == before
+    assert fold(events_of([copy])) == State()
+    assert fold(events_of([opening, genuine, copy])) == fold(events_of([opening, genuine]))
+    state = fold(events_of([opening, copy]))
+    items = attention(state.cases, [event], as_of=at(3), pending_after=WEEK)
+    assert not any("not authentic" in item.reason for item in items)
+
+
+@pytest.mark.parametrize("auth", testing.AUTHS)
+def test_a_forwarded_outgoing_transfer_opens_none(auth: testing.Auth) -> None:
+    notice = testing.documented("transfer-out-initiated", date=PAGE_DEADLINE)
+    assert fold(events_of([testing.make_mail(notice, date=at(1))])).cases  # the robot's does
+    copy = forwarded(notice, auth, at(1))
+    assert fold(events_of([copy])) == State()
+    # Nothing is due: a colleague's copy of the notice asks for no answer by its deadline.
+    assert status(fold(events_of([copy])), as_of=at(2), pending_after=WEEK).attention == ()
+    # Nor does the robot's own end of that transfer find a case to close: it opens its own.
+    ending = testing.make_mail(testing.documented("transfer-out-completed"), date=at(2))
+    (case,) = fold(events_of([copy, ending])).cases
+    assert case.codes == (10303,)
 
 
 # -------------------------------------------------------------------------------------------

@@ -25,11 +25,20 @@ from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[impor
 import drsparse
 from drsparse import Origin, Response, Result, SubResult, testing
 from drsparse.ledger import SCHEMA_VERSION, Event, Ledger, LedgerError, default_path, fold, status
-from drsparse.ledger._store import _EVENT_INSERT, MIGRATIONS, _event_row, migrate
+from drsparse.ledger._fold import partition_of
+from drsparse.ledger._store import (
+    _CASE_COLUMNS,
+    _EVENT_COLUMNS,
+    MIGRATIONS,
+    _case_row,
+    _event_row,
+    migrate,
+)
 from tests.helpers import ROOT
 from tests.test_ledger_fold import (
     CONVERSATIONS,
     FORGED,
+    FORWARDS,
     GENERATED,
     MAILBOX,
     at,
@@ -102,7 +111,11 @@ def test_the_store_keeps_what_the_fold_gives(tmp_path: Path) -> None:
         assert len(ledger) == responses
         assert ledger.state() == fold(pure_events([*MAILBOX, *GENERATED]))
         assert ledger.state() == fold(ledger.events())
-        assert ledger.suspects()  # the forgery and the forwards are kept, apart
+        # The forgery is kept apart; the forwards are kept, and are no suspects.
+        assert ledger.suspects()
+        copies = [event for event in ledger.events() if event.forwarded]
+        assert copies
+        assert not set(copies) & set(ledger.suspects())
 
 
 def test_the_same_message_counts_once(tmp_path: Path) -> None:
@@ -215,34 +228,89 @@ def test_the_file_is_wal_with_a_schema_version(tmp_path: Path) -> None:
         db.close()
 
 
-def test_an_old_version_is_migrated_and_its_cases_derived_again(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    # A ledger as version 1 wrote it: its tables, its events, no cases derived yet.
+def write_old_ledger(
+    path: Path, version: int, messages: Sequence[testing.Mail], *, cases: bool = False
+) -> None:
+    """A ledger as ``version`` wrote it: its tables, the events of ``messages`` in the columns
+    it had, and with ``cases`` their cases (in the columns of today), else none derived yet."""
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("BEGIN IMMEDIATE")
-    migrate(db, target=1)
-    for mail in MAILBOX:
+    migrate(db, target=version)
+    kept = [row[1] for row in db.execute("PRAGMA table_info(events)")]
+    events: list[Event] = []
+    for mail in messages:
         for index, response in enumerate(parsed(mail)):
             event = Event.from_response(response, message=mail.data, index=index)
-            db.execute(_EVENT_INSERT, _event_row(event, response, "2003-12-01T00:00:00Z", {}))
+            events.append(event)
+            row = _event_row(event, response, "2003-12-01T00:00:00Z", {})
+            values = dict(zip(_EVENT_COLUMNS.split(", "), row, strict=True))
+            columns = [column for column in values if column in kept]
+            marks = ", ".join("?" * len(columns))
+            db.execute(
+                f"INSERT INTO events ({', '.join(columns)}) VALUES ({marks})",
+                [values[column] for column in columns],
+            )
+    if cases:
+        partitions: dict[str, list[Event]] = {}
+        for event in events:
+            partitions.setdefault(partition_of(event), []).append(event)
+        for partition, kept_events in partitions.items():
+            for case in fold(kept_events).cases:
+                row = _case_row(case, partition)
+                db.execute(
+                    f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
+                )
     db.execute("COMMIT")
-    assert db.execute("SELECT version FROM schema_version").fetchone() == (1,)
-    columns = {row[1] for row in db.execute("PRAGMA table_info(cases)")}
-    assert "notes" not in columns
+    assert db.execute("SELECT version FROM schema_version").fetchone() == (version,)
     db.close()
+
+
+def _schema(path: Path) -> tuple[int, set[str], dict[str, str]]:
+    """The version, the columns of events and the indexes (name: SQL) of a ledger file."""
+    db = sqlite3.connect(path)
+    try:
+        (version,) = db.execute("SELECT version FROM schema_version").fetchone()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+        indexes = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type='index'"))
+        return version, columns, indexes
+    finally:
+        db.close()
+
+
+def test_an_old_version_is_migrated_and_its_cases_derived_again(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    write_old_ledger(path, 1, MAILBOX)
+    db = sqlite3.connect(path)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(cases)")}
+    db.close()
+    assert "notes" not in columns
 
     with Ledger(path) as ledger:
         assert ledger.state() == fold(pure_events(MAILBOX))
         assert any(case.notes for case in ledger.cases())  # a column version 2 added
-    db = sqlite3.connect(path)
-    try:
-        assert db.execute("SELECT version FROM schema_version").fetchone() == (len(MIGRATIONS),)
-        indexes = {
-            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")
-        }
-        assert {"cases_open", "cases_due", "events_suspect"} <= indexes
-    finally:
-        db.close()
+    version, _, indexes = _schema(path)
+    assert version == len(MIGRATIONS)
+    assert {"cases_open", "cases_due", "events_suspect"} <= set(indexes)
+
+
+def test_a_ledger_of_the_previous_version_learns_forwarded_copies(tmp_path: Path) -> None:
+    path = tmp_path / "previous.sqlite3"
+    write_old_ledger(path, SCHEMA_VERSION - 1, MAILBOX, cases=True)
+    _, columns, _ = _schema(path)
+    assert "forwarded" not in columns
+    with Ledger(path) as ledger:
+        # What it had recorded is as it was (no forwarded copy among it).
+        assert ledger.state() == fold(pure_events(MAILBOX))
+        assert not any(event.forwarded for event in ledger.events())
+        # Copies recorded now are kept, and neither move a case nor become suspects.
+        assert record_all(ledger, FORWARDS) == len(FORWARDS)
+        assert ledger.state() == fold(pure_events(MAILBOX))
+        assert sum(event.forwarded for event in ledger.events()) == len(FORWARDS)
+        assert ledger.suspects() == []
+    version, columns, indexes = _schema(path)
+    assert version == SCHEMA_VERSION
+    assert "forwarded" in columns
+    assert "NOT forwarded" in indexes["events_suspect"]  # the index that suspects() reads
 
 
 def test_a_file_that_is_no_ledger_or_too_new_is_refused(tmp_path: Path) -> None:
@@ -294,6 +362,22 @@ def test_rebuild_derives_everything_again_from_the_records(tmp_path: Path) -> No
         assert ledger.rebuild() == len(expected.cases)
         assert ledger.state() == expected
         assert ledger.state() == fold(pure_events([*MAILBOX, *GENERATED]))
+
+
+def test_rebuild_keeps_the_forwarded_copies(tmp_path: Path) -> None:
+    # The record does not say that a response was forwarded: the column beside it does.
+    path = tmp_path / "l.sqlite3"
+    with Ledger(path) as ledger:
+        record_all(ledger, [*MAILBOX, *FORWARDS])
+        expected = ledger.state()
+        assert expected == fold(pure_events(MAILBOX))  # the copies moved nothing
+        assert ledger.rebuild() == len(expected.cases)
+        assert ledger.state() == expected
+        copies = [event for event in ledger.events() if event.forwarded]
+        assert len(copies) == len(FORWARDS)
+        assert ledger.suspects() == []
+        (waiting,) = [case for case in ledger.cases() if case.domain == "wait.de"]
+        assert (waiting.open, waiting.codes) == (True, (10320,))
 
 
 def test_rebuild_reads_a_response_built_in_code_from_its_typed_record(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from email.message import Message
 from email.policy import compat32
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +25,7 @@ from drsparse import (
     MalformedLineError,
     MissingKeyError,
     Response,
+    testing,
 )
 from drsparse._mail import DEFAULT_TRUST, Trust, parse_message
 from drsparse._records import response_record
@@ -275,6 +276,52 @@ def test_forward_as_attachment_part_paths() -> None:
     )
     paths = [r.origin.part for r in parse_message(data) if r.origin is not None]
     assert paths == ["2.1", "3.2", "4.1"]
+
+
+def test_a_response_in_an_attached_message_is_forwarded_at_any_depth() -> None:
+    # The forward's own words beside the attachment are its own; what is attached is a copy,
+    # and so is a copy attached to a copy, and a reply quoting the robot that is attached.
+    copy = message(RESPONSE)
+    copy_of_a_copy = multipart(part(RESPONSE), part(copy, "message/rfc822"))
+    reply = b"> ### DRS Response\n> ###\n>\n> domain.name: acme.com\n> result.code: 10000\n"
+    data = multipart(
+        part(RESPONSE),
+        part(copy, "message/rfc822"),
+        part(copy_of_a_copy, "message/rfc822"),
+        part(message(reply), "message/rfc822"),
+    )
+    found = [
+        (r.origin.part, r.origin.quoted, r.origin.forwarded)
+        for r in parse_message(data, include_quoted=True)
+        if r.origin is not None
+    ]
+    assert found == [
+        ("1", False, False),
+        ("2.1", False, True),
+        ("3.1", False, True),
+        ("3.2.1", False, True),
+        ("4.1", True, True),
+    ]
+    (single,) = parse_message(message(RESPONSE))
+    assert single.origin is not None
+    assert single.origin.forwarded is False
+
+
+@pytest.mark.parametrize("shape", testing.SHAPES)
+@pytest.mark.parametrize("auth", testing.AUTHS)
+def test_the_kit_s_forwarded_mail_and_no_other_is_forwarded(shape: str, auth: str) -> None:
+    mail = testing.make_mail(
+        testing.documented("registration-success"),
+        shape=cast(testing.Shape, shape),
+        auth=cast(testing.Auth, auth),
+    )
+    found = parse_message(mail.data, include_quoted=True)
+    assert found == list(mail.responses)
+    for response in found:
+        assert response.origin is not None
+        assert response.origin.forwarded is (shape == "forwarded")
+        # The forwarding message's verdict: a copy is never the robot's signed mail.
+        assert response.origin.authentic is mail.authentic
 
 
 def test_nested_multipart_part_path() -> None:
@@ -658,6 +705,8 @@ def test_authenticity_applies_to_the_delivered_message() -> None:
     forward = (SAMPLES / "mail" / "forward-attachment.eml").read_bytes()
     (response,) = parse_message(forward)
     assert response.authentic is False  # the forward is signed by the colleague's domain
+    assert response.origin is not None
+    assert response.origin.forwarded  # a copy: not in the schema-1 record (see the sample)
 
 
 # -------------------------------------------------------------------------------------------

@@ -463,6 +463,7 @@ def _event_dict(event: Event) -> dict[str, object]:
         "reference": event.reference,
         "authentic": event.authentic,
         "quoted": event.quoted,
+        "forwarded": event.forwarded,
         "source": event.source,
     }
 
@@ -493,7 +494,7 @@ def run_history(args: argparse.Namespace) -> int:
     rows = []
     for event in events:
         flags = "SUSPECT (not authentic)" if event.suspect else ""
-        flags = "quoted" if event.quoted else flags
+        flags = "quoted" if event.quoted else "forwarded" if event.forwarded else flags
         rows.append(
             [
                 _when(event.time),

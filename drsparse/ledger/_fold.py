@@ -27,8 +27,10 @@ The rules, from the robot's documented conversations:
 * A 23300 sub-result sets ``due`` to its ``expire.date``, kept after the case closes: the
   domain still needs delegating.
 * An event whose message is not authentic (``authentic is False``) never opens, advances or
-  closes a case: it is kept as a suspect and marks the case it would have touched. Quoted
-  events are ignored.
+  closes a case: it is kept as a suspect and marks the case it would have touched.
+* Copies are ignored: a quoted response, or one forwarded in an attached message
+  (``Origin.forwarded``). Signed by the colleague who sent it on, or not signed at all, a copy
+  is not the robot's message: it neither moves a case nor marks one suspect.
 """
 
 from __future__ import annotations
@@ -144,9 +146,11 @@ class Event:
     deadline: dt.datetime | None = None
     #: A 23300's ``expire.date``: delegate the domain before it.
     expire_date: dt.datetime | None = None
-    #: ``Origin.authentic`` of the message: ``False`` makes the event a suspect.
+    #: ``Origin.authentic`` of the message: ``False`` makes the event a suspect (unless a copy).
     authentic: bool | None = None
+    #: ``Origin.quoted`` and ``Origin.forwarded``: a copy, kept but never acted on.
     quoted: bool = False
+    forwarded: bool = False
     #: Where the message came from (a path, ``path#N``, ``-``); for people, not compared.
     source: str | None = field(default=None, eq=False)
     #: The order given; orders only the events without a time. Not compared.
@@ -205,6 +209,7 @@ class Event:
             expire_date=_utc(expire_date),
             authentic=authentic,
             quoted=origin is not None and origin.quoted,
+            forwarded=origin is not None and origin.forwarded,
             source=None if origin is None else origin.source,
             seq=seq,
         )
@@ -214,9 +219,18 @@ class Event:
         return kind_of(self.code)
 
     @property
+    def is_copy(self) -> bool:
+        """A quoted or forwarded copy of a response: the fold ignores it."""
+        return self.quoted or self.forwarded
+
+    @property
     def suspect(self) -> bool:
-        """The message is not authentic: the event changes no case."""
-        return self.authentic is False
+        """The message is not authentic, and no copy: the event changes no case but marks it.
+
+        A copy is judged by the message that carries it, a colleague's: not the robot's
+        signature, and no sign of a forgery either.
+        """
+        return self.authentic is False and not self.is_copy
 
 
 def event_order(event: Event) -> tuple[object, ...]:
@@ -414,11 +428,11 @@ def _fold_sorted(events: Sequence[Event]) -> tuple[list[_Draft], list[Event]]:
 def fold(events: Iterable[Event]) -> State:
     """The cases and suspects of ``events``, whatever their order and repetitions.
 
-    Quoted events are ignored; events with the same ``key`` count once.
+    Copies (quoted or forwarded events) are ignored; events with the same ``key`` count once.
     """
     unique: dict[str, Event] = {}
     for event in events:
-        if event.quoted:
+        if event.is_copy:
             continue
         known = unique.get(event.key)
         if known is None or event_order(event) < event_order(known):
@@ -511,7 +525,7 @@ def attention(
             source=event.source,
         )
         for event in sorted(suspects, key=event_order)
-        if not event.quoted
+        if not event.is_copy
     ]
     never = dt.datetime.max.replace(tzinfo=dt.UTC)
     due_items.sort(key=lambda item: (item.due or never, item.domain or "", item.reference or ""))

@@ -3,9 +3,11 @@
 Two tables hold everything. ``events`` keeps every response ever recorded: its full schema-1
 record (what ``drsparse parse`` prints) beside the columns the fold decides on, which are
 derived from the record and can be derived again (:meth:`Ledger.rebuild`, after an upgrade or
-with a new code table). ``cases`` holds what :func:`~drsparse.ledger.fold` makes of them,
-kept up to date as events arrive: each new event refolds only its partition (its domain, else
-its reference), so ``status`` reads cases through indexes and never folds the whole ledger.
+with a new code table). What the record lacks and the fold needs is kept beside it: the Date,
+From and Subject headers, and whether the response was forwarded (``Origin.forwarded``).
+``cases`` holds what :func:`~drsparse.ledger.fold` makes of them, kept up to date as events
+arrive: each new event refolds only its partition (its domain, else its reference), so
+``status`` reads cases through indexes and never folds the whole ledger.
 
 Safety, for several mail deliveries writing at once and for a process killed at any moment:
 WAL journal, a busy timeout, and each message's responses written in one ``BEGIN IMMEDIATE``
@@ -135,6 +137,18 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX events_suspect ON events (id) WHERE authentic = 0 AND NOT quoted",
         ),
         refold=True,
+    ),
+    Migration(
+        # The record does not say it (its schema stays), and rebuild must not lose it. The
+        # events recorded before cannot be told apart: they stay as they were (0), and so do
+        # their cases.
+        "forwarded copies: kept beside the record, never suspects",
+        (
+            "ALTER TABLE events ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0",
+            "DROP INDEX events_suspect",
+            "CREATE INDEX events_suspect ON events (id) "
+            "WHERE authentic = 0 AND NOT quoted AND NOT forwarded",
+        ),
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -355,7 +369,7 @@ def _flag(value: bool | None) -> int | None:
 
 _EVENT_COLUMNS = (
     "key, partition, time, code, reference, domain, msg, pending, deadline, expire_date, "
-    "authentic, quoted, source, date, sender, subject, record, recorded"
+    "authentic, quoted, forwarded, source, date, sender, subject, record, recorded"
 )
 _EVENT_INSERT = (
     f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) "
@@ -363,7 +377,7 @@ _EVENT_INSERT = (
 )
 _EVENT_READ = (
     "id, key, time, code, reference, domain, msg, pending, deadline, expire_date, authentic, "
-    "quoted, source"
+    "quoted, forwarded, source"
 )
 _CASE_COLUMNS = (
     "partition, id, kind, reference, domain, open, final_code, codes, due, suspect, opened, "
@@ -372,7 +386,7 @@ _CASE_COLUMNS = (
 
 
 def _derived(event: Event) -> tuple[object, ...]:
-    """The columns of ``events`` that the fold decides on, from partition to quoted."""
+    """The columns of ``events`` that the fold decides on, from partition to forwarded."""
     return (
         partition_of(event),
         _text_time(event.time),
@@ -385,6 +399,7 @@ def _derived(event: Event) -> tuple[object, ...]:
         _text_time(event.expire_date),
         _flag(event.authentic),
         int(event.quoted),
+        int(event.forwarded),
     )
 
 
@@ -428,7 +443,8 @@ def _event(row: Sequence[Any]) -> Event:
         expire_date=_parse_time(expire),
         authentic=None if authentic is None else bool(authentic),
         quoted=bool(row[11]),
-        source=row[12],
+        forwarded=bool(row[12]),
+        source=row[13],
         seq=seq,
     )
 
@@ -694,7 +710,7 @@ class Ledger:
         is retried later).
         """
         with self._errors(), self._write() as db:
-            for seq, key, text, date, sender, subject in self._all_records():
+            for seq, key, text, date, sender, subject, forwarded in self._all_records():
                 record = json.loads(text)
                 origin = Origin(
                     source=record["source"],
@@ -705,13 +721,14 @@ class Ledger:
                     part=record["part"],
                     quoted=record["quoted"],
                     authentic=record["authentic"],
+                    forwarded=bool(forwarded),
                 )
                 response = response_of(record, origin, codes)
                 event = evolve(Event.from_response(response), key=key, seq=seq)
                 db.execute(
                     "UPDATE events SET partition = ?, time = ?, code = ?, reference = ?, "
                     "domain = ?, msg = ?, pending = ?, deadline = ?, expire_date = ?, "
-                    "authentic = ?, quoted = ?, record = ? WHERE id = ?",
+                    "authentic = ?, quoted = ?, forwarded = ?, record = ? WHERE id = ?",
                     (
                         *_derived(event),
                         _json(record_of(response)),
@@ -727,7 +744,7 @@ class Ledger:
             rows = (
                 self._db_()
                 .execute(
-                    "SELECT id, key, record, date, sender, subject FROM events "
+                    "SELECT id, key, record, date, sender, subject, forwarded FROM events "
                     "WHERE id > ? ORDER BY id LIMIT ?",
                     (last, chunk),
                 )
@@ -778,11 +795,14 @@ class Ledger:
         return cases
 
     def suspects(self) -> list[Event]:
-        """The events of messages that are not authentic, in time order."""
+        """The events of messages that are not authentic, in time order (copies are not)."""
         with self._errors():
             rows = (
                 self._db_()
-                .execute(f"SELECT {_EVENT_READ} FROM events WHERE authentic = 0 AND NOT quoted")
+                .execute(
+                    f"SELECT {_EVENT_READ} FROM events "
+                    "WHERE authentic = 0 AND NOT quoted AND NOT forwarded"
+                )
                 .fetchall()
             )
         return sorted((_event(row) for row in rows), key=event_order)
