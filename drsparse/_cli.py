@@ -180,13 +180,48 @@ _CODES_HELP = (
 _SYSTEM_HELP = "the code system (default: drs)"
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help laid out as written (the examples), as wide as the terminal.
+
+    argparse makes a formatter for every argument it adds, and its own asks shutil for the
+    width: importing shutil cost a mail pipe, which starts drsparse for every e-mail, some
+    3 ms at each start. The width is found here the way shutil finds it.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """``$COLUMNS``, else the width of the terminal on standard output, else 80."""
+    import os
+
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    stdout = sys.__stdout__
+    try:
+        return (stdout and os.get_terminal_size(stdout.fileno()).columns) or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``drsparse`` command, subcommands included."""
     parser = argparse.ArgumentParser(
         prog="drsparse",
         description="Turn the e-mails of the Knipp DRS robot into typed, trustworthy data.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"drsparse {_version()}")
     # --codes works before the subcommand and after it. Separate destinations, because
@@ -208,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one record per response, in input order",
         description="Print one record per response of every message of every PATH.",
         epilog=_PARSE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parse.add_argument(
         "paths",
@@ -228,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a summary of what is in mailboxes, for people",
         description="Read every message of every PATH like parse does, then print a summary.",
         epilog=_SCAN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     scan.add_argument(
         "paths",
@@ -253,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="what result codes mean",
         description="Explain each CODE: its text, category, flags, EPP equivalent and source.",
         epilog=_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     explain.add_argument("code", metavar="CODE", nargs="+", help="a result code, e.g. 10000")
     _code_options(explain)
@@ -264,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the whole code table",
         description="Print every known code of a system, with the user's DRS overrides.",
         epilog=_CODES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     _code_options(codes)
     codes.set_defaults(run=_cmd_codes)
@@ -294,7 +329,7 @@ def build_mda_parser() -> argparse.ArgumentParser:
         description="Read one message from standard input, for mail pipes: print its records "
         "and exit with a sysexits status.",
         epilog=_MDA_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--mda", action="store_true", help=argparse.SUPPRESS)
     _output_options(parser)
@@ -903,7 +938,6 @@ def _flags(info: CodeInfo) -> list[str]:
 
 
 def _describe(info: CodeInfo) -> str:
-    import shutil
     import textwrap
 
     from drsparse._codes import CATEGORIES
@@ -911,7 +945,7 @@ def _describe(info: CodeInfo) -> str:
     name = {"drs": "DRS", "epp": "EPP", "opensrs": "OpenSRS"}[info.system]
     title = info.msg if info.known else "unknown code: in no table, explained by its structure"
     # Long texts (OpenSRS has paragraphs) wrap at the terminal's width, under their label.
-    width = max(min(shutil.get_terminal_size().columns, 100), 40)
+    width = max(min(_terminal_columns(), 100), 40)
     rows = [
         (f"{name} {info.code}", title or ""),
         ("  category:", f"{info.category} ({CATEGORIES[info.category]})"),

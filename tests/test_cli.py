@@ -726,3 +726,21 @@ def test_records_come_as_the_messages_are_parsed(jobs: str) -> None:
             assert process.wait(timeout=60) == 0
         finally:
             process.kill()
+
+
+def test_a_run_imports_nothing_it_does_not_need() -> None:
+    # A mail pipe starts drsparse for every e-mail: argparse's own formatter would import
+    # shutil for the terminal width, the ledger, IMAP and test-kit commands their modules.
+    script = (
+        "import sys, drsparse._cli as c; c.main(['parse', sys.argv[1]]); "
+        "print(sorted({'shutil', 'sqlite3', 'imapclient', 'drsparse.testing._mails', "
+        "'drsparse.ledger._store', 'dateutil', 'lark'} & set(sys.modules)), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(SAMPLES / "mail" / "robot-multipart.eml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stderr.strip() == "[]"

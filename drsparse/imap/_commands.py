@@ -95,7 +95,7 @@ or SIGINT stop it after the message being read: no message is lost or read twice
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``fetch`` and ``watch`` to the subcommands of ``drsparse``."""
-    from drsparse._cli import _output_options, _reading_options, codes_option
+    from drsparse._cli import HelpFormatter, _output_options, _reading_options, codes_option
 
     fetch = commands.add_parser(
         "fetch",
@@ -103,7 +103,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Print the records of the messages that arrived in an IMAP folder since "
         "the last run.",
         epilog=_FETCH_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     watch = commands.add_parser(
         "watch",
@@ -111,7 +111,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Read an IMAP folder like fetch, then each message as it arrives, until "
         "SIGTERM or SIGINT.",
         epilog=_WATCH_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     for parser in (fetch, watch):
         _imap_options(parser)

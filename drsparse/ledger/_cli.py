@@ -98,9 +98,9 @@ def add_commands(commands: Any) -> None:
     """
     # The command's own options, so that track reads mail as parse does: imported here, when
     # drsparse._cli is loaded already (it is what calls this).
-    from drsparse._cli import codes_option, trust_options
+    from drsparse._cli import HelpFormatter, codes_option, trust_options
 
-    raw = argparse.RawDescriptionHelpFormatter
+    raw = HelpFormatter
 
     track = commands.add_parser(
         "track",
@@ -164,6 +164,7 @@ def add_commands(commands: Any) -> None:
         "ledger",
         help="look after the ledger file (rebuild)",
         description="Look after the ledger file.",
+        formatter_class=raw,
     )
     actions = ledger.add_subparsers(dest="action", metavar="ACTION", required=True)
     rebuild = actions.add_parser(

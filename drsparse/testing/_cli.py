@@ -49,13 +49,15 @@ def _seed(text: str) -> int:
 
 def add_sample_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``drsparse sample`` on the ``drsparse`` command's subparsers."""
+    from drsparse._cli import HelpFormatter
+
     sample = commands.add_parser(
         "sample",
         help="a mailbox of made-up robot mail, to try drsparse on",
         description="Write a Maildir or an mbox of made-up robot mail for N domains, in the "
         "documented flows,\nwith foreign mail between.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     target = sample.add_mutually_exclusive_group(required=True)
     target.add_argument("--maildir", metavar="DIR", help="a Maildir to create (new or empty)")
