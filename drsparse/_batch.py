@@ -35,7 +35,15 @@ if TYPE_CHECKING:
     import threading
     from concurrent.futures import Future
 
-__all__ = ["IN_FLIGHT", "READER_THREAD", "Options", "Parsed", "parse_item", "parse_items"]
+__all__ = [
+    "IN_FLIGHT",
+    "READER_THREAD",
+    "Options",
+    "Parsed",
+    "parse_data",
+    "parse_item",
+    "parse_items",
+]
 
 #: The name of the thread that reads the messages while the workers parse (the command
 #: looks for it when it stops early, see ``_cli.py``).
@@ -71,7 +79,7 @@ def parse_item(item: MailItem, options: Options) -> Parsed:
     """The responses of one message, or the error that stopped it. Never raises."""
     if item.data is None:
         return item.error or InternalError("the mail reader gave neither data nor an error")
-    return _noted(item, _parse(item.source, item.data, options))
+    return _noted(item, parse_data(item.source, item.data, options))
 
 
 def _noted(item: MailItem, parsed: Parsed) -> Parsed:
@@ -79,7 +87,8 @@ def _noted(item: MailItem, parsed: Parsed) -> Parsed:
     return with_warnings(parsed, item.warnings) if isinstance(parsed, list) else parsed
 
 
-def _parse(source: str, data: bytes, options: Options) -> Parsed:
+def parse_data(source: str, data: bytes, options: Options) -> Parsed:
+    """The responses of one message's bytes, or the error that stopped it. Never raises."""
     from drsparse._mail import parse_message
 
     try:
@@ -163,7 +172,7 @@ def _start_worker(options: Options) -> None:
 
 
 def _work(batch: list[tuple[str, bytes]]) -> list[Parsed]:
-    return [_parse(source, data, _worker_options) for source, data in batch]
+    return [parse_data(source, data, _worker_options) for source, data in batch]
 
 
 class _Slot:

@@ -242,7 +242,7 @@ def write_old_ledger(
         for index, response in enumerate(parsed(mail)):
             event = Event.from_response(response, message=mail.data, index=index)
             events.append(event)
-            row = _event_row(event, response, "2003-12-01T00:00:00Z", {})
+            row = _event_row(event, response, "2003-12-01T00:00:00Z")
             values = dict(zip(_EVENT_COLUMNS.split(", "), row, strict=True))
             columns = [column for column in values if column in kept]
             marks = ", ".join("?" * len(columns))

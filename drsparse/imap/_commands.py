@@ -313,33 +313,11 @@ def _check_folders(connection: Connection, *folders: str | None) -> None:
 
 
 def _parser(options: Options) -> Callable[[bytes, str], list[Response] | DrsParseError]:
-    """:func:`drsparse.parse_message` with the command's options, as parse calls it."""
-    from drsparse import DrsParseError, InternalError, parse_message
+    """:func:`drsparse.parse_message` with the command's options, as parse calls it: a bug
+    becomes an error record, and the watch goes on."""
+    from drsparse._batch import parse_data
 
-    def parse(data: bytes, source: str) -> list[Response] | DrsParseError:
-        try:
-            return parse_message(
-                data,
-                include_quoted=options.include_quoted,
-                trust=options.trust,
-                limits=options.limits,
-                source=source,
-                codes=options.codes,
-            )
-        except DrsParseError as err:
-            return err
-        except Exception as exc:  # a bug must not end a watch: it becomes an error record
-            import traceback
-
-            print(f"drsparse: internal error while reading {source}:", file=sys.stderr)
-            traceback.print_exception(exc, file=sys.stderr)
-            return InternalError(
-                f"internal error: {type(exc).__name__}: {exc} (a bug in drsparse; please "
-                "report it)",
-                source=source,
-            )
-
-    return parse
+    return lambda data, source: parse_data(source, data, options)
 
 
 def _logger(command: str, *, timestamps: bool) -> Callable[[str], None]:

@@ -32,6 +32,7 @@ from attrs import evolve
 import drsparse
 from drsparse import DEFAULT_CODES, CodeTable, DrsParseError, Origin, Response, Result, SubResult
 from drsparse._model import DataValue
+from drsparse._records import response_record
 from drsparse.ledger._fold import (
     Case,
     Event,
@@ -197,94 +198,12 @@ def migrate(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> bool:
 # Records: a response as stored, and back
 # -------------------------------------------------------------------------------------------
 
-_CODE_KEYS = ("known", "category", "success", "pending", "retryable", "epp")
 _BLOCK_HEAD = "### DRS Response\n###\n\n"
-
-
-def _code_info(code: int | None, seen: dict[int, dict[str, object]]) -> dict[str, object]:
-    """What a record says of a code; ``seen`` keeps them for a batch (the table is stable)."""
-    if code is None:
-        return dict.fromkeys(_CODE_KEYS)
-    known = seen.get(code)
-    if known is not None:
-        return known
-    info = drsparse.explain(code)
-    seen[code] = {
-        "known": info.known,
-        "category": info.category,
-        "success": info.success,
-        "pending": info.pending,
-        "retryable": info.retryable,
-        "epp": info.epp,
-    }
-    return seen[code]
-
-
-def _unicode(domain: str | None) -> str | None:
-    # For people: ACE labels decoded; anything that is not valid ACE is shown as sent.
-    if domain is None or "xn--" not in domain.lower():
-        return domain
-    labels = []
-    for label in domain.split("."):
-        if not label.lower().startswith("xn--"):
-            labels.append(label)
-            continue
-        try:
-            labels.append(label[4:].encode("ascii").decode("punycode"))
-        except (UnicodeError, ValueError):
-            return domain
-    return ".".join(labels)
-
-
-def _json_value(value: object) -> object:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 def record_of(response: Response) -> dict[str, Any]:
     """The schema-1 record of ``response``: what ``drsparse parse`` prints for it."""
-    return _record(response, {})
-
-
-def _record(response: Response, seen: dict[int, dict[str, object]]) -> dict[str, Any]:
-    origin = response.origin or Origin()
-    return {
-        "type": "response",
-        "schema": 1,
-        "source": origin.source,
-        "message_id": origin.message_id,
-        "part": origin.part,
-        "quoted": origin.quoted,
-        "authentic": origin.authentic,
-        "reference": response.reference,
-        "domain": response.domain,
-        "domain_unicode": _unicode(response.domain),
-        "result": {
-            "code": response.result.code,
-            "msg": response.result.msg,
-            **_code_info(response.result.code, seen),
-        },
-        "sub_results": [
-            {
-                "code": sub.code,
-                "msg": sub.msg,
-                "section": sub.section,
-                "key": sub.key,
-                "value": sub.value,
-                "line_no": sub.line_no,
-                "keys": list(sub.keys),
-                "values": list(sub.values),
-                "data": {key: _json_value(value) for key, value in sub.data.items()},
-                **_code_info(sub.code, seen),
-            }
-            for sub in response.sub_results
-        ],
-        "nameservers": [
-            {"name": ns.name, "id": ns.id, "role": ns.role} for ns in response.nameservers
-        ],
-        "contacts": [{"type": c.type, "id": c.id} for c in response.contacts],
-        "fields": [[f.key, f.value, f.line] for f in response.fields],
-        "warnings": list(response.warnings),
-    }
+    return response_record(response)
 
 
 def _timestamp(value: str) -> DataValue:
@@ -410,11 +329,9 @@ def _json(record: dict[str, Any]) -> str:
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def _event_row(
-    event: Event, response: Response, recorded: str, seen: dict[int, dict[str, object]]
-) -> tuple[object, ...]:
+def _event_row(event: Event, response: Response, recorded: str) -> tuple[object, ...]:
     origin = response.origin or Origin()
-    record = _json(_record(response, seen))
+    record = _json(response_record(response))
     return (
         event.key,
         *_derived(event),
@@ -646,11 +563,10 @@ class Ledger:
     def _add_batch(self, messages: Sequence[tuple[Sequence[Response], bytes | None]]) -> int:
         recorded = _now()
         rows = []
-        seen: dict[int, dict[str, object]] = {}
         for responses, message in messages:
             for index, response in enumerate(responses):
                 event = Event.from_response(response, message=message, index=index)
-                rows.append((event, _event_row(event, response, recorded, seen)))
+                rows.append((event, _event_row(event, response, recorded)))
         added: dict[str, list[Event]] = {}
         if not rows:  # nothing to record: no need to take the write lock
             return 0
