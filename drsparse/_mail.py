@@ -42,7 +42,7 @@ from attrs import evolve
 from drsparse._auth import DEFAULT_TRUST, Trust, authentic
 from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
-from drsparse._headers import codec, header_text
+from drsparse._headers import codec, header_text, raw_headers
 from drsparse._limits import DEFAULT_LIMITS, Limits
 from drsparse._model import Origin, Response
 from drsparse._text import may_hold_blocks, normalize_newlines, quoted_copies
@@ -64,12 +64,13 @@ def parse_message(
 
     ``data`` is the raw message (``bytes`` as read from a file or pipe, best), its text, an
     already parsed :class:`email.message.Message`, or a bare body without headers. Each
-    response's ``origin`` names the message (``source``, Message-ID, Date, From, Subject),
-    the MIME part path (``"2"``, ``"3.1"``; ``None`` for a single-part message), whether it
-    was quoted, whether it was found in an attached message (``message/rfc822``, a copy
-    someone sent on: ``origin.forwarded``), and whether the message is authentic (judged
-    with ``trust``, by default the domain ``knipp.de``). Warnings about the decoding (a
-    missing or wrong charset) are added to the ``warnings`` of the responses of that part.
+    response's ``origin`` names the message (``source``, Message-ID, Date, From, Subject, the
+    date of the topmost Received header), the MIME part path (``"2"``, ``"3.1"``; ``None``
+    for a single-part message), whether it was quoted, whether it was found in an attached
+    message (``message/rfc822``, a copy someone sent on: ``origin.forwarded``), and whether
+    the message is authentic (judged with ``trust``, by default the domain ``knipp.de``).
+    Warnings about the decoding (a missing or wrong charset) are added to the ``warnings`` of
+    the responses of that part.
 
     Quoted copies (``>`` lines, or an HTML ``<blockquote>``) are reported only with
     ``include_quoted=True``, marked ``origin.quoted``. Of the alternatives of a
@@ -707,5 +708,18 @@ def _origin_headers(message: Message | None, trust: Trust) -> dict[str, Any]:
         "date": header_text(message, "date"),
         "sender": header_text(message, "from"),
         "subject": header_text(message, "subject"),
+        "received": _received_date(message),
         "authentic": authentic(message, trust),
     }
+
+
+def _received_date(message: Message) -> str | None:
+    """The date-time of the topmost ``Received`` header: the text after its last ``;``.
+
+    "Received: ... ; date-time" (RFC 5322, section 3.6.7); the servers add theirs on top, so
+    the topmost is the last hop's. A trace header holds no encoded words: read as sent.
+    """
+    hops = raw_headers(message, "received")
+    if not hops or ";" not in hops[0]:
+        return None
+    return hops[0].rpartition(";")[2].strip() or None

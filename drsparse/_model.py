@@ -182,6 +182,10 @@ class Origin:
     #: True for a response found inside an attached message (``message/rfc822``, at any
     #: depth): a copy someone sent on. ``authentic`` is then the forwarding message's verdict.
     forwarded: bool = False
+    #: The date of the topmost ``Received`` header, as text: what follows its last ``;``,
+    #: unfolded (RFC 5321, section 4.4; RFC 5322, section 3.6.7): when the message reached
+    #: the last server on its way, a time to go by when the ``Date`` header is missing.
+    received: str | None = None
 
 
 @frozen

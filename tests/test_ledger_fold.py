@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Sequence
+from email.utils import format_datetime
 from typing import cast
 
 import pytest
@@ -524,8 +525,11 @@ def test_within_one_second_the_earlier_steps_come_first() -> None:
     assert not case.open
 
 
-def test_without_a_date_the_order_given_decides() -> None:
-    messages = [without_header(mail.data, "Date") for mail in CONVERSATIONS["de-registration"]]
+def test_without_a_date_or_received_header_the_order_given_decides() -> None:
+    messages = [
+        without_header(without_header(mail.data, "Date"), "Received")
+        for mail in CONVERSATIONS["de-registration"]
+    ]
     (case,) = fold(events_of(messages)).cases
     assert (case.codes, case.open) == ((10320, 10000), False)
     # Read the other way round, the final result comes first: a request answered at once,
@@ -537,11 +541,104 @@ def test_without_a_date_the_order_given_decides() -> None:
     ]
 
 
+def received(moment: dt.datetime) -> str:
+    """A ``Received`` header's value with the date ``moment``."""
+    return f"from mx1.reseller.example by store1.reseller.example; {format_datetime(moment)}"
+
+
+# The mailbox without Date headers: each mail still says when its last server got it.
+UNDATED = [without_header(mail.data, "Date") for mail in MAILBOX]
+UNDATED_EVENTS = events_of(UNDATED)
+UNDATED_STATE = fold(UNDATED_EVENTS)
+# Without Received headers either: nothing says when.
+UNTIMED = [without_header(data, "Received") for data in UNDATED]
+
+
+def _decisions(state: State) -> list[tuple[object, ...]]:
+    """What the cases say, whenever they happened: the times left out."""
+    return sorted(
+        (case.id, case.kind, case.domain, case.codes, case.open, case.due, case.suspect)
+        for case in state.cases
+    )
+
+
+def test_without_a_date_the_received_header_tells_the_time() -> None:
+    for mail, event in zip(MAILBOX, UNDATED_EVENTS, strict=True):
+        # The last hop follows the Date by a few seconds.
+        assert event.time is not None
+        assert mail.date <= event.time <= mail.date + dt.timedelta(seconds=16)
+    # The cases are those of the dated mailbox: only their times are seconds later.
+    assert _decisions(UNDATED_STATE) == _decisions(fold(MAILBOX_EVENTS))
+    # Read backwards, the same; without Received headers as well, the order given decides.
+    assert fold(events_of(UNDATED[::-1])) == UNDATED_STATE
+    assert _decisions(fold(events_of(UNTIMED[::-1]))) != _decisions(UNDATED_STATE)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(range(len(UNDATED_EVENTS))))
+def test_without_a_date_the_state_does_not_depend_on_order(order: list[int]) -> None:
+    # Numbered in the order read, as the store numbers them.
+    numbered = [evolve(UNDATED_EVENTS[i], seq=n) for n, i in enumerate(order)]
+    assert fold(numbered) == UNDATED_STATE
+
+
+def test_the_date_wins_over_the_received_header() -> None:
+    first, final = CONVERSATIONS["de-registration"]
+    # Received dates that would put the final result first.
+    hour = dt.timedelta(hours=1)
+    crossed = [
+        with_header(first.data, "Received", received(final.date + hour)),
+        with_header(final.data, "Received", received(first.date - hour)),
+    ]
+    events = events_of(crossed[::-1])
+    assert [event.time for event in events] == [final.date, first.date]
+    (case,) = fold(events).cases
+    assert (case.codes, case.open) == ((10320, 10000), False)
+    # Without their Dates, the Received headers decide.
+    undated = events_of([without_header(data, "Date") for data in crossed])
+    assert [event.time for event in undated] == [final.date + hour, first.date - hour]
+    assert sorted((case.codes, case.open) for case in fold(undated).cases) == [
+        ((10000,), False),
+        ((10320,), True),
+    ]
+
+
 def test_an_unreadable_date_counts_as_no_date() -> None:
     mail = CONVERSATIONS["de-registration"][0]
-    (event,) = events_of([with_header(mail.data, "Date", "the day after tomorrow")])
+    unreadable = with_header(mail.data, "Date", "the day after tomorrow")
+    (event,) = events_of([without_header(unreadable, "Received")])
     assert event.time is None
-    assert events_of([mail])[0].time is not None
+    assert events_of([mail])[0].time == mail.date
+    # The topmost Received header's date stands in for it.
+    (event,) = events_of([with_header(unreadable, "Received", received(mail.date + WEEK))])
+    assert event.time == mail.date + WEEK
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "from mx1.reseller.example by store1.reseller.example; the day after tomorrow",
+        "from mx1.reseller.example by store1.reseller.example with LMTP",
+        "from mx1.reseller.example by store1.reseller.example;",
+    ],
+)
+def test_an_unreadable_received_date_counts_as_none(value: str) -> None:
+    undated = without_header(CONVERSATIONS["de-registration"][0].data, "Date")
+    readable = at(3, 9, 5)
+    (event,) = events_of([with_header(undated, "Received", received(readable))])
+    assert event.time == readable
+    (event,) = events_of([with_header(undated, "Received", value)])
+    assert event.time is None
+    # Only the topmost counts: the last server's word, not one of the hops before it.
+    (event,) = events_of([f"Received: {value}\n".encode() + undated])
+    assert event.time is None
+
+
+def test_a_received_date_without_a_zone_is_utc() -> None:
+    undated = without_header(CONVERSATIONS["de-registration"][0].data, "Date")
+    for value in ("Mon, 3 Nov 2003 09:00:04", "Mon, 3 Nov 2003 09:00:04 -0000"):
+        (event,) = events_of([with_header(undated, "Received", f"from a by b; {value}")])
+        assert event.time == dt.datetime(2003, 11, 3, 9, 0, 4, tzinfo=UTC)
 
 
 # -------------------------------------------------------------------------------------------

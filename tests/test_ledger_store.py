@@ -41,6 +41,7 @@ from tests.test_ledger_fold import (
     FORWARDS,
     GENERATED,
     MAILBOX,
+    MAILBOX_EVENTS,
     at,
     data_of,
     parsed,
@@ -293,9 +294,9 @@ def test_an_old_version_is_migrated_and_its_cases_derived_again(tmp_path: Path) 
     assert {"cases_open", "cases_due", "events_suspect"} <= set(indexes)
 
 
-def test_a_ledger_of_the_previous_version_learns_forwarded_copies(tmp_path: Path) -> None:
+def test_a_ledger_of_version_2_learns_forwarded_copies(tmp_path: Path) -> None:
     path = tmp_path / "previous.sqlite3"
-    write_old_ledger(path, SCHEMA_VERSION - 1, MAILBOX, cases=True)
+    write_old_ledger(path, 2, MAILBOX, cases=True)  # the last version without them
     _, columns, _ = _schema(path)
     assert "forwarded" not in columns
     with Ledger(path) as ledger:
@@ -311,6 +312,48 @@ def test_a_ledger_of_the_previous_version_learns_forwarded_copies(tmp_path: Path
     assert version == SCHEMA_VERSION
     assert "forwarded" in columns
     assert "NOT forwarded" in indexes["events_suspect"]  # the index that suspects() reads
+
+
+# A .de registration whose mails lost their Date: their Received headers say when they came.
+UNDATED = [
+    without_header(mail.data, "Date")
+    for mail in testing.conversation("registration-de", "undated.de", start=at(5, 9))
+]
+
+
+def assert_undated_case(ledger: Ledger) -> None:
+    """The registration of UNDATED, recorded in any order, is one closed case."""
+    (case,) = [case for case in ledger.cases() if case.domain == "undated.de"]
+    assert (case.codes, case.open) == ((10320, 10000), False)
+
+
+def test_a_ledger_of_the_previous_version_keeps_received_dates(tmp_path: Path) -> None:
+    path = tmp_path / "previous.sqlite3"
+    write_old_ledger(path, SCHEMA_VERSION - 1, MAILBOX, cases=True)
+    _, columns, _ = _schema(path)
+    assert "received" not in columns
+    with Ledger(path) as ledger:
+        # What it had recorded is as it was.
+        assert ledger.state() == fold(pure_events(MAILBOX))
+        # Mails without a Date recorded now are ordered by their Received headers, whatever
+        # the order given, and keep them through a rebuild.
+        assert record_all(ledger, UNDATED[::-1]) == len(UNDATED)
+        expected = fold([*pure_events(MAILBOX), *pure_events(UNDATED[::-1])])
+        assert ledger.state() == expected
+        assert_undated_case(ledger)
+        assert ledger.rebuild() == len(expected.cases)
+        assert ledger.state() == expected
+    version, columns, _ = _schema(path)
+    assert version == SCHEMA_VERSION
+    assert "received" in columns
+    db = sqlite3.connect(path)
+    try:
+        kept = db.execute("SELECT received FROM events ORDER BY id").fetchall()
+    finally:
+        db.close()
+    # The events recorded before have none; the new ones have their last hop's date.
+    assert kept[: len(MAILBOX_EVENTS)] == [(None,)] * len(MAILBOX_EVENTS)
+    assert all(value is not None for (value,) in kept[len(MAILBOX_EVENTS) :])
 
 
 def test_a_file_that_is_no_ledger_or_too_new_is_refused(tmp_path: Path) -> None:
@@ -378,6 +421,27 @@ def test_rebuild_keeps_the_forwarded_copies(tmp_path: Path) -> None:
         assert ledger.suspects() == []
         (waiting,) = [case for case in ledger.cases() if case.domain == "wait.de"]
         assert (waiting.open, waiting.codes) == (True, (10320,))
+
+
+def test_rebuild_keeps_the_received_dates(tmp_path: Path) -> None:
+    # The record does not hold the Received header's date: the column beside it does.
+    path = tmp_path / "l.sqlite3"
+    with Ledger(path) as ledger:
+        record_all(ledger, UNDATED[::-1])  # the final result first
+        expected = ledger.state()
+        assert expected == fold(pure_events(UNDATED))
+        assert_undated_case(ledger)
+    # What an older drsparse derived for them: no time.
+    db = sqlite3.connect(path)
+    db.execute("UPDATE events SET time = NULL")
+    db.execute("DELETE FROM cases")
+    db.commit()
+    db.close()
+    with Ledger(path) as ledger:
+        assert ledger.rebuild() == len(expected.cases)
+        assert ledger.state() == expected
+        assert all(event.time is not None for event in ledger.events())
+        assert_undated_case(ledger)
 
 
 def test_rebuild_reads_a_response_built_in_code_from_its_typed_record(tmp_path: Path) -> None:

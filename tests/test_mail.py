@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import email
+import email.utils
 import itertools
 import json
 import quopri
@@ -417,6 +419,64 @@ def test_quoted_reply_sample() -> None:
         ("domain.name", 12),
     ]
     assert [f.key for f in response.fields][-1] == "ns.1.id"
+
+
+def test_origin_received_is_the_date_of_the_topmost_received_header() -> None:
+    data = (SAMPLES / "mail" / "robot-multipart.eml").read_bytes()
+    (response,) = parse_message(data)
+    assert response.origin is not None
+    # One hop, folded over three lines; its date-time carries a comment, kept as sent.
+    assert response.origin.received == "Wed, 23 Oct 2024 14:02:17 +0200 (CEST)"
+
+
+def test_origin_received_of_the_kit_s_mail_is_its_last_hop() -> None:
+    mail = testing.make_mail(testing.documented("registration-success"))
+    (response,) = parse_message(mail.data)
+    assert response.origin is not None
+    received = response.origin.received
+    assert received is not None
+    # The hops follow the Date by a few seconds each; the topmost is the last and latest.
+    hops = email.message_from_bytes(mail.data, policy=compat32).get_all("Received", [])
+    dates = [email.utils.parsedate_to_datetime(value.rpartition(";")[2]) for value in hops]
+    assert len(dates) >= 2
+    assert email.utils.parsedate_to_datetime(received) == dates[0] == max(dates)
+    assert mail.date <= dates[0] <= mail.date + dt.timedelta(seconds=16)
+
+
+@pytest.mark.parametrize(
+    ("headers", "received"),
+    [
+        # A ";" in a comment of the clauses: the date-time follows the last one. Folded
+        # lines are unfolded; only the topmost header counts.
+        (
+            "Received: from a (a [10.0.0.1]; helo=x)\n\tby b with LMTP; Mon, 3 Nov\n"
+            "\t2003 09:00:04 +0100\nReceived: from c by a; Mon, 3 Nov 2003 09:00:01 +0100",
+            "Mon, 3 Nov\t2003 09:00:04 +0100",
+        ),
+        (
+            "Received: from a by b; \n\tMon, 3 Nov 2003 09:00:04 -0000 ",
+            "Mon, 3 Nov 2003 09:00:04 -0000",
+        ),
+        # No date-time to read.
+        (
+            "Received: from a by b with LMTP\n"
+            "Received: from c by a; Mon, 3 Nov 2003 09:00:01 +0100",
+            None,
+        ),
+        ("Received: from a by b;  ", None),
+        ("X-Received: by b; Mon, 3 Nov 2003 09:00:04 +0100", None),
+    ],
+)
+def test_origin_received_reads_the_topmost_header_only(headers: str, received: str | None) -> None:
+    (response,) = parse_message(message(RESPONSE, *headers.split("\n")))
+    assert response.origin is not None
+    assert response.origin.received == received
+
+
+def test_a_bare_body_has_no_received_date() -> None:
+    (response,) = parse_message(RESPONSE)
+    assert response.origin is not None
+    assert response.origin.received is None
 
 
 class _CountingHeaderReads(Message):

@@ -10,8 +10,9 @@ conversation held with the robot, and the suspect events. :func:`attention` says
 moment, what a person must look at first.
 
 The fold is deterministic whatever order the events come in: they are sorted by the time of
-their message (the ``Date`` header) with a stable tiebreak, and the same message delivered
-twice counts once. Events without a time keep the order given (``seq``), after the dated ones.
+their message (the ``Date`` header, else the date of the topmost ``Received`` header) with a
+stable tiebreak, and the same message delivered twice counts once. Events without a time keep
+the order given (``seq``), after the dated ones.
 
 The rules, from the robot's documented conversations:
 
@@ -94,8 +95,18 @@ def kind_of(code: int) -> Kind:
     return _KIND_OF_CODE.get(code, "request")
 
 
-def message_time(date: str | None) -> dt.datetime | None:
-    """A ``Date`` header as an aware UTC datetime; ``None`` when absent or unreadable."""
+def message_time(date: str | None, received: str | None = None) -> dt.datetime | None:
+    """When a message was sent, as an aware UTC datetime; ``None`` when unknown.
+
+    Its ``Date`` header, else ``received``: the date of its topmost ``Received`` header, when
+    the last server on its way got it (a message that lost its Date on the way still has
+    one). A date that is absent or unreadable counts as absent; one without a zone is UTC.
+    """
+    moment = _date_time(date)
+    return moment if moment is not None else _date_time(received)
+
+
+def _date_time(date: str | None) -> dt.datetime | None:
     if not date:
         return None
     try:
@@ -137,7 +148,8 @@ class Event:
     reference: str | None = None
     #: ``domain.name``, else the ``domain.name`` of a sub-result's data; lowercase.
     domain: str | None = None
-    #: When the message was sent (its ``Date`` header), UTC; ``None`` when unknown.
+    #: When the message was sent (its ``Date`` header, else its topmost ``Received``
+    #: header's date), UTC; ``None`` when unknown.
     time: dt.datetime | None = None
     msg: str | None = None
     #: The code table says the final result follows later (10310, 10320, 10360).
@@ -202,7 +214,7 @@ class Event:
             code=response.result.code,
             reference=response.reference,
             domain=_domain_name(domain),
-            time=message_time(origin.date if origin is not None else None),
+            time=None if origin is None else message_time(origin.date, origin.received),
             msg=response.result.msg,
             pending=response.result.info.pending if pending is None else pending,
             deadline=_utc(deadline),

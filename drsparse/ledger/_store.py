@@ -4,7 +4,9 @@ Two tables hold everything. ``events`` keeps every response ever recorded: its f
 record (what ``drsparse parse`` prints) beside the columns the fold decides on, which are
 derived from the record and can be derived again (:meth:`Ledger.rebuild`, after an upgrade or
 with a new code table). What the record lacks and the fold needs is kept beside it: the Date,
-From and Subject headers, and whether the response was forwarded (``Origin.forwarded``).
+From and Subject headers, the date of the topmost Received header (``Origin.received``: the
+time of a message without a Date), and whether the response was forwarded
+(``Origin.forwarded``).
 ``cases`` holds what :func:`~drsparse.ledger.fold` makes of them, kept up to date as events
 arrive: each new event refolds only its partition (its domain, else its reference), so
 ``status`` reads cases through indexes and never folds the whole ledger.
@@ -151,6 +153,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "WHERE authentic = 0 AND NOT quoted AND NOT forwarded",
         ),
     ),
+    Migration(
+        # The time of a message without a Date: the record does not say it, and rebuild must
+        # not lose it. The events recorded before have none (NULL) and keep the time they
+        # were given: nothing to refold.
+        "the date of the topmost Received header, beside the record",
+        ("ALTER TABLE events ADD COLUMN received TEXT",),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -288,7 +297,7 @@ def _flag(value: bool | None) -> int | None:
 
 _EVENT_COLUMNS = (
     "key, partition, time, code, reference, domain, msg, pending, deadline, expire_date, "
-    "authentic, quoted, forwarded, source, date, sender, subject, record, recorded"
+    "authentic, quoted, forwarded, source, date, sender, subject, received, record, recorded"
 )
 _EVENT_INSERT = (
     f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) "
@@ -339,6 +348,7 @@ def _event_row(event: Event, response: Response, recorded: str) -> tuple[object,
         origin.date,
         origin.sender,
         origin.subject,
+        origin.received,
         record,
         recorded,
     )
@@ -626,7 +636,7 @@ class Ledger:
         is retried later).
         """
         with self._errors(), self._write() as db:
-            for seq, key, text, date, sender, subject, forwarded in self._all_records():
+            for seq, key, text, date, sender, subject, received, forwarded in self._all_records():
                 record = json.loads(text)
                 origin = Origin(
                     source=record["source"],
@@ -638,6 +648,7 @@ class Ledger:
                     quoted=record["quoted"],
                     authentic=record["authentic"],
                     forwarded=bool(forwarded),
+                    received=received,
                 )
                 response = response_of(record, origin, codes)
                 event = evolve(Event.from_response(response), key=key, seq=seq)
@@ -660,8 +671,8 @@ class Ledger:
             rows = (
                 self._db_()
                 .execute(
-                    "SELECT id, key, record, date, sender, subject, forwarded FROM events "
-                    "WHERE id > ? ORDER BY id LIMIT ?",
+                    "SELECT id, key, record, date, sender, subject, received, forwarded "
+                    "FROM events WHERE id > ? ORDER BY id LIMIT ?",
                     (last, chunk),
                 )
                 .fetchall()
