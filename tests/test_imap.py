@@ -360,6 +360,36 @@ def test_the_next_fetch_reads_only_what_arrived_since(
 
 
 @pytest.mark.parametrize("server", KINDS, indirect=True)
+def test_fetch_records_in_the_ledger_each_message_once(
+    server: Server, tmp_path: Path, home: Path
+) -> None:
+    from drsparse.testing import conversation
+
+    mails = [mail.data for mail in conversation("registration-de", "acme.de", reference="R-1")]
+    folder = new_folder(server, mails[0])
+    ledger = tmp_path / "ledger.sqlite3"
+    fetch = ("fetch", server.url(folder), "--insecure", "--ledger", ledger)
+    env = environment(home)
+
+    def status() -> list[dict[str, object]]:
+        done = drsparse("status", "--ledger", ledger, "--all", "--json", env=env)
+        assert done.status == 0, done.err
+        cases: list[dict[str, object]] = json.loads(done.out)["cases"]
+        return cases
+
+    first = drsparse(*fetch, "--state", tmp_path / "a.json", env=env)
+    assert (first.status, first.out) == (0, "")  # recorded, not printed
+    (case,) = status()
+    assert (case["domain"], case["open"], case["codes"]) == ("acme.de", True, [10320])
+    append(server, folder, mails[1])
+    # Another state file reads the folder from its start: the ledger counts each message once.
+    again = drsparse(*fetch, "--state", tmp_path / "b.json", env=env)
+    assert again.status == 0, again.err
+    (case,) = status()
+    assert (case["open"], case["final_code"], case["codes"]) == (False, 10000, [10320, 10000])
+
+
+@pytest.mark.parametrize("server", KINDS, indirect=True)
 def test_a_new_uidvalidity_reads_the_folder_again(
     server: Server, tmp_path: Path, home: Path
 ) -> None:

@@ -162,6 +162,14 @@ def _imap_options(parser: argparse.ArgumentParser) -> None:
         "a time per file",
     )
     parser.add_argument(
+        "--ledger",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="record the responses in the ledger instead of printing them (default file: "
+        "$DRSPARSE_LEDGER, else $XDG_DATA_HOME/drsparse/ledger.sqlite3); see drsparse status",
+    )
+    parser.add_argument(
         "--move-to",
         metavar="FOLDER",
         help="move each message read without an error record to FOLDER",
@@ -231,7 +239,7 @@ class _Job:
         from drsparse.imap._failures import UsageError
         from drsparse.imap._password import find_credentials
         from drsparse.imap._reader import FolderReader
-        from drsparse.imap._sink import RecordSink
+        from drsparse.imap._sink import LedgerSink, RecordSink, Sink
         from drsparse.imap._state import State, default_state_path
 
         self.args = args
@@ -246,12 +254,23 @@ class _Job:
         self.tls = Tls(insecure=args.insecure, cafile=args.cafile)
         self.state = State.open(args.state or default_state_path())
         reading = options(args, codes)
-        self.sink = RecordSink(
-            writer(args.format),
-            require_authentic=args.require_authentic,
-            quarantine=_quarantine(args),
-            note=_stderr,
-        )
+        self.sink: Sink
+        if args.ledger is None:
+            self.sink = RecordSink(
+                writer(args.format),
+                require_authentic=args.require_authentic,
+                quarantine=_quarantine(args),
+                note=_stderr,
+            )
+        else:
+            from drsparse.ledger import Ledger, LedgerError
+
+            try:
+                ledger = Ledger(args.ledger or None)
+            except LedgerError as exc:
+                self.state.close()
+                raise UsageError(str(exc)) from exc
+            self.sink = LedgerSink(ledger, quarantine=_quarantine(args), note=_stderr)
         self.reader = FolderReader(
             self.address,
             self.state,

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from drsparse._model import Response
     from drsparse._quarantine import Quarantine
     from drsparse._writers import Output
+    from drsparse.ledger import Ledger
 
-__all__ = ["RecordSink", "Sink"]
+__all__ = ["LedgerSink", "RecordSink", "Sink"]
 
 
 class Sink(Protocol):
@@ -70,3 +71,40 @@ class RecordSink:
 
     def close(self) -> None:
         self.output.close()
+
+
+class LedgerSink:
+    """The responses of each message recorded in a ledger (``--ledger``), as ``drsparse track``
+    records them: each message in one transaction, once however often it is read. A message
+    that gave an error is reported through ``note`` and quarantined, as by ``track``.
+
+    A ledger that cannot be written stops the run (a temporary failure, exit 75): the message
+    is read again next time.
+    """
+
+    def __init__(
+        self, ledger: Ledger, *, quarantine: Quarantine | None, note: Callable[[str], None]
+    ) -> None:
+        self.ledger = ledger
+        self.quarantine = quarantine
+        self.note = note
+
+    def message(
+        self, data: bytes | None, source: str, parsed: list[Response] | DrsParseError
+    ) -> None:
+        from drsparse._cli import _keep
+        from drsparse._writers import printable
+        from drsparse.imap._failures import ImapFailure
+        from drsparse.ledger import LedgerError
+
+        if not isinstance(parsed, list):
+            self.note(printable(str(parsed)))
+            _keep(source, data, parsed, self.quarantine, self.note)
+        elif parsed:
+            try:
+                self.ledger.add(parsed, message=data)
+            except LedgerError as exc:
+                raise ImapFailure(f"cannot record {source} in the ledger: {exc}") from exc
+
+    def close(self) -> None:
+        self.ledger.close()
