@@ -558,7 +558,7 @@ def _leaf_text(
         return None, [], False
     try:
         payload = _payload(part, from_text=from_text)
-        charset = None if kind == "binary" else part.get_content_charset()
+        charset = None if kind == "binary" else content_charset(part)
     except (email.errors.MessageError, ValueError, LookupError, TypeError) as exc:
         raise UnreadableInputError(f"MIME part {path or 'body'} cannot be decoded: {exc}") from exc
     if isinstance(payload, str):
@@ -596,6 +596,28 @@ def _no_parts(part: Message, ctype: str, path: str | None) -> str:
         else:
             why = f"has no line with its boundary {boundary!r}"
     return f"{where} is a {ctype} that {why}: its body was read as text"
+
+
+# The charset parameter in the spelling nearly every mail uses: ";charset=NAME" or
+# ';charset="NAME"', ending the header or followed by another parameter.
+_CHARSET = re.compile(
+    r';[ \t\r\n]*charset[ \t\r\n]*=[ \t\r\n]*(?:"([!#-\[\]-~]*)"|([!#-\'*-+\--9A-Z^-~]+))'
+    r"[ \t\r\n]*(?:;|$)",
+    re.IGNORECASE,
+)
+
+
+def content_charset(part: Message) -> str | None:
+    """``part.get_content_charset()``, read with one regular expression where the header has
+    the usual spelling: the email package parses every parameter of the header for it, which
+    cost a few per cent of a message's time. Any other spelling (RFC 2231, comments, several
+    charset parameters) is left to the email package; a test checks that both agree."""
+    value = part.get("content-type")
+    if isinstance(value, str) and "*" not in value and value.lower().count("charset") == 1:
+        match = _CHARSET.search(value)
+        if match is not None:
+            return (match.group(1) if match.group(1) is not None else match.group(2)).lower()
+    return part.get_content_charset()
 
 
 # The transfer encodings that turn bytes into ASCII (RFC 2045, and uuencode, which compat32

@@ -834,3 +834,31 @@ def test_any_html_gives_responses_or_our_errors(html: str) -> None:
         parse_message(
             message(("DRS" + html).encode("utf-8", "surrogatepass"), content_type="text/html")
         )
+
+
+_BLANK = st.sampled_from(["", " ", "\t", "\n ", "  "])
+_PARAMETER = st.tuples(
+    _BLANK,
+    st.sampled_from(["charset", "CharSet", "charset*", "x-charset", "format", "boundary"]),
+    _BLANK,
+    st.sampled_from(["=", "", "=="]),
+    _BLANK,
+    st.sampled_from(
+        ["utf-8", "ISO-8859-1", '"UTF-8"', '"a b"', '""', "", "utf-8''x", "é", "(x)", '"a\\"b"']
+    ),
+    st.sampled_from(["", " ", " (comment)", "'"]),
+).map("".join)
+_CONTENT_TYPE = st.tuples(
+    st.sampled_from(["text/plain", "TEXT/html", ""]),
+    st.lists(_PARAMETER.map(lambda parameter: ";" + parameter), max_size=3).map("".join),
+    st.sampled_from(["", ";", " ; "]),
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CONTENT_TYPE)
+def test_the_charset_is_read_as_the_email_package_reads_it(value: str) -> None:
+    from drsparse._mail import content_charset
+
+    message = email.message_from_string(f"Content-Type: {value}\n\nx")
+    assert content_charset(message) == message.get_content_charset()
