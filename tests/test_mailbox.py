@@ -21,19 +21,18 @@ from drsparse import (
     Limits,
     MissingKeyError,
     UnreadableInputError,
+    testing,
 )
 from drsparse._mailbox import MailItem, parse_messages, read_messages
 
-RESPONSE = "### DRS Response\n###\n\ndomain.name: {domain}\nresult.code: 10000\n"
-
 
 def robot_mail(number: int, body_extra: str = "") -> Message:
-    msg = Message()
-    msg["From"] = "DRS Robot <drs@knipp.de>"
-    msg["Message-ID"] = f"<{number}@drs.knipp.de>"
-    msg["Subject"] = f"DRS: acme{number}.de"
-    msg.set_payload(f"Dear customer,\n{body_extra}\n" + RESPONSE.format(domain=f"acme{number}.de"))
-    return msg
+    """A signed robot mail of the test kit for ``acme{number}.de``, its Message-ID
+    ``<{number}@drs.knipp.de>``, with the lines ``body_extra`` at the start of its body."""
+    response = testing.response(10000, domain=f"acme{number}.de")
+    data = testing.robot_mail(response, shape="plain", message_id=f"<{number}@drs.knipp.de>")
+    head, _, body = data.partition(b"\n\n")
+    return email.message_from_bytes(head + b"\n\n" + body_extra.encode() + b"\n" + body)
 
 
 def items(path: str | Path | None, **kw: Limits) -> list[MailItem]:
@@ -168,7 +167,8 @@ def test_mbox_message_beyond_the_limit(tmp_path: Path) -> None:
         box.add(robot_mail(number, extra))
     box.flush()
     box.close()
-    found = items(path, limits=Limits(max_message_bytes=2000))
+    # The kit's mails are some 1.9 KB; the second carries 5,000 bytes more.
+    found = items(path, limits=Limits(max_message_bytes=4000))
     assert [item.source for item in found] == [f"{path}#{n}" for n in (1, 2, 3)]
     assert found[0].data is not None
     assert found[2].data is not None
@@ -290,7 +290,7 @@ def test_stream_that_fails_in_the_middle_of_an_mbox(
             return self.chunks.pop()
 
     class Stdin:
-        buffer = Failing(mbox_path.read_bytes()[:1000])
+        buffer = Failing(mbox_path.read_bytes()[:5000])
 
     monkeypatch.setattr(sys, "stdin", Stdin())
     found = items("-")
