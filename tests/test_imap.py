@@ -44,9 +44,8 @@ from tests.imap_servers import (
     make_certificates,
     server_folder,
 )
+from tests.test_cli import Record, Run
 from tests.test_schema import check_records
-
-Record = dict[str, Any]
 
 KINDS = [
     "pymap",
@@ -161,21 +160,6 @@ def folder_flags(server: Server, folder: str) -> list[tuple[bytes, ...]]:
 # -------------------------------------------------------------------------------------------
 # The command
 # -------------------------------------------------------------------------------------------
-
-
-class Run:
-    """A finished run of the command: exit status, records, the lines on stderr."""
-
-    def __init__(self, done: subprocess.CompletedProcess[bytes]) -> None:
-        self.status = done.returncode
-        self.out = done.stdout.decode("utf-8")
-        self.err = done.stderr.decode("utf-8")
-
-    @property
-    def records(self) -> list[Record]:
-        records = [json.loads(line) for line in self.out.splitlines()]
-        check_records(records)
-        return records
 
 
 @pytest.fixture
@@ -299,6 +283,21 @@ class Watcher:
             records.append(json.loads(self.lines.get()))
         check_records(records)
         return records
+
+
+def started(watchers: list[Watcher], url: str, tmp_path: Path, home: Path) -> Watcher:
+    """``drsparse watch URL`` over plain IMAP, with its own state file and log, stopped when
+    the test ends."""
+    watcher = Watcher(
+        url,
+        "--insecure",
+        "--state",
+        tmp_path / "s.json",
+        env=environment(home),
+        log=tmp_path / "watch.log",
+    )
+    watchers.append(watcher)
+    return watcher
 
 
 @pytest.fixture
@@ -655,15 +654,7 @@ def test_watch_prints_a_message_arriving_during_idle_within_seconds(
     server: Server, tmp_path: Path, home: Path, watchers: list[Watcher]
 ) -> None:
     folder = new_folder(server, GOOD[0].read_bytes())
-    watcher = Watcher(
-        server.url(folder),
-        "--insecure",
-        "--state",
-        tmp_path / "s.json",
-        env=environment(home),
-        log=tmp_path / "watch.log",
-    )
-    watchers.append(watcher)
+    watcher = started(watchers, server.url(folder), tmp_path, home)
     assert uid_of(watcher.record()) == 1  # what was there before
     watcher.wait_for_log("(IDLE)")
 
@@ -708,15 +699,7 @@ def test_watch_reconnects_after_a_server_restart(
 ) -> None:
     with _running(_new_server(kind, certificates)) as server:
         folder = new_folder(server, GOOD[0].read_bytes())
-        watcher = Watcher(
-            server.url(folder),
-            "--insecure",
-            "--state",
-            tmp_path / "s.json",
-            env=environment(home),
-            log=tmp_path / "watch.log",
-        )
-        watchers.append(watcher)
+        watcher = started(watchers, server.url(folder), tmp_path, home)
         assert uid_of(watcher.record()) == 1
         watcher.wait_for_log("(IDLE)")
 
