@@ -12,10 +12,12 @@ can hold a response, and hands its text to the text-level parser (that of
 :func:`drsparse.parse_all`); it also says where each response came from
 (:class:`drsparse.Origin`) and whether the message is authentic.
 
-The standard library's parser is used with the ``compat32`` policy, about ten times faster
-than ``policy.default`` on such messages; the walk skips parts that cannot hold a response
-(images, PDFs, delivery reports) before decoding them. Its time grows with lines times
-nesting and its memory with the parts, so both are counted before it runs
+The tree is the standard library's, with the ``compat32`` policy, about ten times faster
+than ``policy.default`` on such messages; ``_mime.py`` builds it (the robot's shape without
+the e-mail parser's per-message costs, any other shape with that parser). The walk skips
+parts that cannot hold a response (images, PDFs, delivery reports) before decoding them.
+The e-mail parser's time grows with lines times nesting and its memory with the parts, so
+both are counted before it runs
 (:meth:`_Reader._check_structure`). Whatever the ``email``, ``codecs`` or ``binascii``
 modules raise is translated at the call, with ``raise ... from``, into the
 :class:`~drsparse.DrsParseError` family. What would be lost without a word gets a warning
@@ -44,6 +46,7 @@ from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, LimitExceededError, UnreadableInputError
 from drsparse._headers import codec, header_text, raw_headers
 from drsparse._limits import DEFAULT_LIMITS, Limits
+from drsparse._mime import parse_email
 from drsparse._model import Origin, Response
 from drsparse._text import may_hold_blocks, normalize_newlines, quoted_copies
 from drsparse._typed import responses_in
@@ -238,7 +241,7 @@ class _Reader:
             self._check_structure(
                 data if isinstance(data, bytes) else data.encode("utf-8", "replace")
             )
-            self.message = _parse_email(data)
+            self.message = parse_email(data)
         else:
             raise TypeError(
                 f"parse_message() takes bytes, str or an email Message, not {type(data).__name__}"
@@ -508,23 +511,6 @@ def _describe(where: _Part, *, quoted: bool) -> str:
 def _children(part: Message) -> list[Message]:
     payload = part.get_payload()
     return [child for child in payload if isinstance(child, Message)] if payload else []
-
-
-def _parse_email(data: bytes | str) -> Message:
-    # compat32 is built not to raise on broken mail (it records defects instead); the
-    # exceptions below are what remains, from pathological nesting mostly.
-    try:
-        if isinstance(data, bytes):
-            # compat32 is these functions' default policy: named by its import it would cost
-            # start-up time (email.policy), for a mail pipe that starts once per e-mail.
-            return email.message_from_bytes(data)
-        return email.message_from_string(data)
-    except RecursionError as exc:
-        raise LimitExceededError(
-            "MIME parts nested too deep for the e-mail parser (limit max_depth)"
-        ) from exc
-    except (email.errors.MessageError, ValueError, LookupError, IndexError, TypeError) as exc:
-        raise UnreadableInputError(f"not a readable e-mail message: {exc}") from exc
 
 
 # -------------------------------------------------------------------------------------------
