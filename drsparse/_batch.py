@@ -7,8 +7,10 @@ message with what it gave, its responses or the error that stopped it, whether t
 were parsed here or by ``--jobs N`` worker processes. One bad message never stops a batch,
 nor does a worker process that dies (its messages are parsed again, see :func:`_pooled`).
 
-What crosses a process boundary is the typed values themselves, a batch of messages per task:
-``(source, bytes)`` pairs to a worker, the responses or the error of each back (they pickle).
+What crosses a process boundary is a batch of messages per task: ``(source, bytes, the mail
+reader's warnings)`` to a worker, and back what each gave, made into what the caller wants in
+the worker (``then``: ``drsparse parse`` has its records written there, a few strings that
+cost less to pass back than the typed values they were made from) or its error.
 At most ``IN_FLIGHT * N * BATCH`` messages are held at once, so a 200 MB mbox is never read
 into memory.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 from drsparse._auth import DEFAULT_TRUST, Trust
 from drsparse._codes import DEFAULT_CODES, CodeTable
@@ -59,6 +61,8 @@ IN_FLIGHT = 4
 
 #: What one message gave: its responses (often none), or the error that stopped it.
 Parsed = list[Response] | DrsParseError
+#: What a caller of :func:`parse_items` makes of a message's responses (see ``then``).
+T = TypeVar("T")
 
 
 class Options(NamedTuple):
@@ -85,6 +89,20 @@ def parse_item(item: MailItem, options: Options) -> Parsed:
 def _noted(item: MailItem, parsed: Parsed) -> Parsed:
     """The responses with what the mail reader noticed about their message."""
     return with_warnings(parsed, item.warnings) if isinstance(parsed, list) else parsed
+
+
+def _then(parsed: Parsed, then: Callable[[list[Response]], Any], source: str) -> Any:
+    """``then`` of the responses, or the error; a bug in ``then`` is that message's error."""
+    if not isinstance(parsed, list):
+        return parsed
+    try:
+        return then(parsed)
+    except Exception as exc:
+        return internal_error(source, exc)
+
+
+def _same(responses: list[Response]) -> list[Response]:
+    return responses
 
 
 def parse_data(source: str, data: bytes, options: Options) -> Parsed:
@@ -118,15 +136,39 @@ def internal_error(source: str, exc: BaseException) -> InternalError:
     )
 
 
+@overload
+def parse_items(
+    paths: Sequence[str | None],
+    options: Options,
+    *,
+    jobs: int = ...,
+    note: Callable[[str], None] | None = ...,
+) -> Generator[tuple[MailItem, Parsed], None, None]: ...
+
+
+@overload
+def parse_items(
+    paths: Sequence[str | None],
+    options: Options,
+    *,
+    jobs: int = ...,
+    note: Callable[[str], None] | None = ...,
+    then: Callable[[list[Response]], T],
+) -> Generator[tuple[MailItem, T | DrsParseError], None, None]: ...
+
+
 def parse_items(
     paths: Sequence[str | None],
     options: Options,
     *,
     jobs: int = 1,
     note: Callable[[str], None] | None = None,
-) -> Generator[tuple[MailItem, Parsed], None, None]:
+    then: Callable[[list[Response]], Any] = _same,
+) -> Generator[tuple[MailItem, Any], None, None]:
     """Every message of every path (``None`` or ``-``: standard input) with what it gave, in
-    input order. ``jobs`` above 1 parses in that many worker processes; ``note`` hears of a
+    input order: ``then`` of its responses (by default the responses), or its error.
+    ``jobs`` above 1 parses in that many worker processes, where ``then`` runs too (it must
+    pickle: a function of a module, or an instance of a class of one); ``note`` hears of a
     worker process that died (its messages are parsed again).
 
     Close the iterator (``contextlib.closing``) to stop early: the worker processes are
@@ -135,9 +177,9 @@ def parse_items(
     items = _items(paths, options)
     if jobs <= 1:
         for item in items:
-            yield item, parse_item(item, options)
+            yield item, _then(parse_item(item, options), then, item.source)
     else:
-        yield from _pooled(items, options, jobs, note or (lambda _: None))
+        yield from _pooled(items, options, then, jobs, note or (lambda _: None))
 
 
 def _items(paths: Sequence[str | None], options: Options) -> Iterator[MailItem]:
@@ -155,14 +197,16 @@ def _items(paths: Sequence[str | None], options: Options) -> Iterator[MailItem]:
 # -------------------------------------------------------------------------------------------
 
 _worker_options = Options()
+_worker_then: Callable[[list[Response]], Any] = _same
 
 
-def _start_worker(options: Options) -> None:
+def _start_worker(options: Options, then: Callable[[list[Response]], Any]) -> None:
     import os
     import signal
 
-    global _worker_options  # noqa: PLW0603 - one process, one set of options
-    _worker_options = options
+    # One process, one set of options.
+    global _worker_options, _worker_then
+    _worker_options, _worker_then = options, then
     # Ctrl-C reaches the whole process group: the main process ends the run, and workers
     # printing a KeyboardInterrupt traceback each would only bury its message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -171,26 +215,36 @@ def _start_worker(options: Options) -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 
 
-def _work(batch: list[tuple[str, bytes]]) -> list[Parsed]:
-    return [parse_data(source, data, _worker_options) for source, data in batch]
+def _work(batch: list[tuple[str, bytes, tuple[str, ...]]]) -> list[Any]:
+    return [
+        _then(
+            with_warnings(parsed, warnings) if isinstance(parsed, list) else parsed,
+            _worker_then,
+            source,
+        )
+        for source, data, warnings in batch
+        for parsed in [parse_data(source, data, _worker_options)]
+    ]
 
 
 class _Slot:
     """A message in the window: its item, the future of the batch it went in with and its
     place there, or what it gave once settled."""
 
-    __slots__ = ("future", "index", "item", "parsed")
+    __slots__ = ("future", "index", "item", "parsed", "settled")
 
     def __init__(self, item: MailItem) -> None:
         self.item = item
-        self.future: Future[list[Parsed]] | None = None
+        self.future: Future[list[Any]] | None = None
         self.index = 0
-        self.parsed: Parsed | None = None
+        #: What the message gave, once settled after its worker process died.
+        self.settled = False
+        self.parsed: Any = None
 
     def done(self) -> bool:
         # A message that could not be read is settled at once; one still waiting for its
         # batch to be sent (no future yet) is not.
-        if self.parsed is not None or self.item.data is None:
+        if self.settled or self.item.data is None:
             return True
         return self.future is not None and self.future.done()
 
@@ -198,29 +252,35 @@ class _Slot:
         """Whether the worker process that held it died (this waits for it to be done)."""
         from concurrent.futures import BrokenExecutor
 
-        if self.parsed is not None or self.future is None:
+        if self.settled or self.future is None:
             return False
         return isinstance(self.future.exception(), BrokenExecutor)
 
-    def result(self, options: Options) -> Parsed:
-        if self.parsed is not None:
-            return _noted(self.item, self.parsed)
+    def result(self) -> Any:
+        if self.settled:
+            return self.parsed
         if self.future is None:  # a message that could not be read: its error
-            return parse_item(self.item, options)
-        return _noted(self.item, self.future.result()[self.index])
+            return self.item.error or InternalError("the mail reader gave neither data nor error")
+        return self.future.result()[self.index]
 
 
 class _Pool:
     """The worker processes: a ProcessPoolExecutor that can say why one of them died."""
 
-    def __init__(self, jobs: int, options: Options) -> None:
+    def __init__(self, jobs: int, options: Options, then: Callable[[list[Response]], Any]) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
         self.jobs = jobs
+        self.options = options
+        self.then = then
         self.executor = ProcessPoolExecutor(
-            jobs, mp_context=_context(), initializer=_start_worker, initargs=(options,)
+            jobs, mp_context=_context(), initializer=_start_worker, initargs=(options, then)
         )
-        self.running: set[Future[list[Parsed]]] = set()
+        self.running: set[Future[list[Any]]] = set()
+
+    def again(self) -> _Pool:
+        """A fresh pool like this one (after this one's workers were stopped)."""
+        return _Pool(self.jobs, self.options, self.then)
 
     def idle(self) -> bool:
         """Whether a worker process has no batch to parse."""
@@ -231,13 +291,18 @@ class _Pool:
         """Send the messages of ``slots`` to a worker as one task; ``wake`` when it is done."""
         from concurrent.futures import BrokenExecutor, Future
 
-        batch = [(slot.item.source, slot.item.data) for slot in slots if slot.item.data]
-        future: Future[list[Parsed]]
+        batch = [
+            (slot.item.source, slot.item.data, slot.item.warnings)
+            for slot in slots
+            if slot.item.data is not None
+        ]
+        future: Future[list[Any]]
         try:
             future = self.executor.submit(_work, batch)
         except BrokenExecutor as exc:  # broken before its news came in: lost like the others
             future = Future()
             future.set_exception(exc)
+
         future.add_done_callback(lambda _: wake())
         self.running.add(future)
         for index, slot in enumerate(slots):
@@ -278,8 +343,12 @@ class _Pool:
 
 
 def _pooled(
-    items: Iterable[MailItem], options: Options, jobs: int, note: Callable[[str], None]
-) -> Iterator[tuple[MailItem, Parsed]]:
+    items: Iterable[MailItem],
+    options: Options,
+    then: Callable[[list[Response]], Any],
+    jobs: int,
+    note: Callable[[str], None],
+) -> Iterator[tuple[MailItem, Any]]:
     """The messages of ``items`` parsed by ``jobs`` processes, in the order of ``items``.
 
     Not ``executor.map``: it submits the whole iterable at once, which would read every
@@ -310,7 +379,7 @@ def _pooled(
     ).start()
     window: deque[_Slot] = deque()
     batch: list[_Slot] = []
-    pool = _Pool(jobs, options)
+    pool = _Pool(jobs, options, then)
     finished = False
     try:
         ended = False
@@ -322,10 +391,10 @@ def _pooled(
                 batch = []
             while window and (ended or window[0].done()):
                 if window[0].lost():
-                    pool = _recover(pool, window, options, jobs, note)
+                    pool = _recover(pool, window, note)
                 slot = window.popleft()
                 room.release()
-                yield slot.item, slot.result(options)
+                yield slot.item, slot.result()
             if ended:
                 continue
             event = news.get()
@@ -368,9 +437,7 @@ def _full(batch: list[_Slot]) -> bool:
     return len(batch) >= BATCH or sum(len(slot.item.data or b"") for slot in batch) >= BATCH_BYTES
 
 
-def _recover(
-    pool: _Pool, window: deque[_Slot], options: Options, jobs: int, note: Callable[[str], None]
-) -> _Pool:
+def _recover(pool: _Pool, window: deque[_Slot], note: Callable[[str], None]) -> _Pool:
     """After a worker process died: parse each message the broken pool held once more, alone,
     in a fresh pool; return the pool that goes on with the next messages."""
     from concurrent.futures import BrokenExecutor
@@ -382,10 +449,11 @@ def _recover(
         "pool are parsed again"
     )
     pool.close(now=True)
-    pool = _Pool(jobs, options)
+    pool = pool.again()
     for slot in lost:
         pool.submit([slot], lambda: None)
         assert slot.future is not None
+        slot.settled = True
         try:
             (slot.parsed,) = slot.future.result()
         except BrokenExecutor:
@@ -397,7 +465,7 @@ def _recover(
                 source=slot.item.source,
             )
             pool.close(now=True)
-            pool = _Pool(jobs, options)
+            pool = pool.again()
     return pool
 
 

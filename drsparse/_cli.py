@@ -32,7 +32,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from drsparse._writers import Output, OutputError, printable, stdout, utf8, writer
+from drsparse._writers import Format, Output, OutputError, Rendered, printable, stdout, utf8, writer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -615,15 +615,15 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     output = writer(args.format)
     quarantine = _quarantine(args)
     status = OK
+    # The records are made where each message is parsed: with --jobs, in the worker process.
+    records = Format(args.format, args.require_authentic)
     # closing(): output that fails, or a signal, stops the worker processes at once.
     with contextlib.closing(
-        parse_items(args.paths, options(args, codes), jobs=args.jobs, note=_stderr)
+        parse_items(args.paths, options(args, codes), jobs=args.jobs, note=_stderr, then=records)
     ) as results:
         for item, parsed in results:
-            _emit(
-                item.source, parsed, output, require_authentic=args.require_authentic, note=_stderr
-            )
-            if not isinstance(parsed, list):
+            _emit(item.source, parsed, output, note=_stderr)
+            if not isinstance(parsed, Rendered):
                 status = FAILED
                 _keep(item.source, item.data, parsed, quarantine, _stderr)
     output.close()
@@ -754,7 +754,8 @@ def _mda(args: argparse.Namespace) -> int:
             return EX_TEMPFAIL
     try:
         output = writer(args.format)
-        _emit("-", parsed, output, require_authentic=args.require_authentic, note=_stderr)
+        records = Format(args.format, args.require_authentic)
+        _emit("-", rendered(parsed, records), output, note=_stderr)
         output.close()
     except OutputError as exc:  # a full disk, a closed pipe: the records are not where they belong
         _stderr(f"drsparse: cannot write the records: {exc.reason}")
@@ -764,33 +765,25 @@ def _mda(args: argparse.Namespace) -> int:
 
 
 def _emit(
-    source: str,
-    parsed: Parsed,
-    output: Output,
-    *,
-    require_authentic: bool,
-    note: Callable[[str], None],
+    source: str, parsed: Rendered | DrsParseError, output: Output, *, note: Callable[[str], None]
 ) -> None:
     """Write the records of one message, and its error on standard error."""
-    if not isinstance(parsed, list):
+    if not isinstance(parsed, Rendered):
         output.error(parsed)
         # SOURCE:LINE:COLUMN: message, the form compilers and editors use.
         note(printable(str(parsed)))
-        output.end_message()
         return
-    responses = parsed
-    if require_authentic:
-        skipped = [response for response in responses if response.authentic is not True]
-        if skipped:
-            verdicts = "|".join(sorted({str(response.authentic) for response in skipped}))
-            note(
-                f"{printable(source)}: skipped {len(skipped)} response(s): "
-                f"not authentic (authentic={verdicts})"
-            )
-            responses = [response for response in responses if response.authentic is True]
-    for response in responses:
-        output.response(response)
-    output.end_message()
+    if parsed.skipped:
+        note(
+            f"{printable(source)}: skipped {parsed.skipped} response(s): "
+            f"not authentic (authentic={parsed.verdicts})"
+        )
+    output.write(parsed)
+
+
+def rendered(parsed: Parsed, records: Format) -> Rendered | DrsParseError:
+    """The records of a message's responses, or its error."""
+    return records(parsed) if isinstance(parsed, list) else parsed
 
 
 def _keep(

@@ -9,21 +9,25 @@ the person reading it.
 
 from __future__ import annotations
 
+import io
+import json
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from drsparse._records import domain_unicode, error_record, response_record, valid_utf8
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from drsparse._errors import DrsParseError
     from drsparse._model import Response
 
 __all__ = [
     "CSV_COLUMNS",
+    "Format",
     "Output",
     "OutputError",
+    "Rendered",
     "columns",
     "csv_cell",
     "printable",
@@ -66,8 +70,6 @@ _AUTHENTIC = {True: "yes", False: "NO (spoofed?)", None: "unknown"}
 
 def utf8(stream: TextIO, errors: str = "strict") -> None:
     # JSON is UTF-8 (RFC 8259) whatever the locale says; a table is for the terminal's locale.
-    import io
-
     if isinstance(stream, io.TextIOWrapper):
         stream.reconfigure(encoding="utf-8" if errors == "strict" else None, errors=errors)
 
@@ -102,53 +104,84 @@ def writer(name: str) -> Output:
     return {"jsonl": _JsonLines, "json": _JsonArray, "csv": _Csv}[name](stream)
 
 
+#: What a record becomes for its output: a line of text (JSON, CSV) or a table row.
+Piece = str | tuple[str, ...]
+
+
+class Rendered(NamedTuple):
+    """One message's records as its output writes them, made where the message was parsed:
+    with ``--jobs``, in the worker process, so that a few strings cross back to the main
+    process instead of typed values (which cost more to pickle and unpickle than to write).
+    """
+
+    pieces: tuple[Piece, ...]
+    #: How many responses ``--require-authentic`` left out, and their verdicts: "False|None".
+    skipped: int = 0
+    verdicts: str = ""
+
+
+class Format:
+    """How the responses of a message become records: the output format and whether only
+    authentic responses are written. Called with a message's responses; it pickles, and is
+    called in each worker process with ``--jobs``."""
+
+    __slots__ = ("name", "require_authentic")
+
+    def __init__(self, name: str, require_authentic: bool = False) -> None:
+        self.name = name
+        self.require_authentic = require_authentic
+
+    def __call__(self, responses: list[Response]) -> Rendered:
+        skipped = 0
+        verdicts = ""
+        if self.require_authentic:
+            left_out = [response for response in responses if response.authentic is not True]
+            if left_out:
+                skipped = len(left_out)
+                verdicts = "|".join(sorted({str(response.authentic) for response in left_out}))
+                responses = [response for response in responses if response.authentic is True]
+        render = _RESPONSE_PIECES[self.name]
+        return Rendered(tuple(render(response) for response in responses), skipped, verdicts)
+
+    def error(self, error: DrsParseError) -> Piece:
+        return _ERROR_PIECES[self.name](error)
+
+
 class Output:
     """Records out in one format; flushed after every message, so a pipe sees them as they
     come (a consumer of ``drsparse parse ~/Maildir | ...`` does not wait for the end).
 
     Every method raises :class:`OutputError` when the stream cannot be written. The text
     written is always valid UTF-8: a record holding lone surrogates (a file name that is not
-    UTF-8) is written again with them escaped, and a note saying so (see ``valid_utf8``).
+    UTF-8) is made again with them escaped, and a note saying so (see ``valid_utf8``).
     """
+
+    #: The format's name, as ``--format`` spells it.
+    name = ""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.pending = False
 
-    def response(self, response: Response) -> None:
-        self.pending = True
+    def write(self, rendered: Rendered) -> None:
+        """One message's records (see :class:`Format`)."""
+        if not rendered.pieces:
+            return
         try:
-            self._response(response)
+            for piece in rendered.pieces:
+                self._put(piece)
+            self._end_message()
         except OSError as exc:
             raise OutputError.of(exc) from exc
 
     def error(self, error: DrsParseError) -> None:
-        self.pending = True
-        try:
-            self._error(error)
-        except OSError as exc:
-            raise OutputError.of(exc) from exc
+        self.write(Rendered((Format(self.name).error(error),)))
 
-    def _response(self, response: Response) -> None:
-        self._record(response_record(response))
+    def _put(self, piece: Piece) -> None:
+        assert isinstance(piece, str)
+        self.stream.write(piece)
 
-    def _error(self, error: DrsParseError) -> None:
-        self._record(error_record(error))
-
-    def _record(self, record: dict[str, Any]) -> None:
-        # A str that cannot be encoded is refused before anything of it is written.
-        try:
-            self._write(record)
-        except UnicodeEncodeError:
-            self._write(valid_utf8(record))
-
-    def _write(self, record: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def end_message(self) -> None:
-        if self.pending:
-            self.flush()
-            self.pending = False
+    def _end_message(self) -> None:
+        self.stream.flush()
 
     def close(self) -> None:
         self.flush()
@@ -160,28 +193,43 @@ class Output:
             raise OutputError.of(exc) from exc
 
 
+def _text(record: dict[str, Any], text: Callable[[dict[str, Any]], str]) -> str:
+    """``text(record)``, made again from ``valid_utf8(record)`` if it cannot be encoded: a
+    str that cannot be written is refused before anything of it is written."""
+    made = text(record)
+    if not made.isascii():
+        try:
+            made.encode("utf-8")
+        except UnicodeEncodeError:
+            made = text(valid_utf8(record))
+    return made
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+def _json_item(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+
+
 class _JsonLines(Output):
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(stream)
-        import json
-
-        self.dumps = json.dumps
-
-    def _write(self, record: dict[str, Any]) -> None:
-        self.stream.write(self.dumps(record, ensure_ascii=False) + "\n")
+    name = "jsonl"
 
 
-class _JsonArray(_JsonLines):
+class _JsonArray(Output):
     """One JSON array, written as it goes: the text ``json.dumps(records, indent=2)`` gives,
     without holding the records (the format of the samples' expected files)."""
+
+    name = "json"
 
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self.count = 0
 
-    def _write(self, record: dict[str, Any]) -> None:
-        text = self.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-        self.stream.write(("[\n  " if self.count == 0 else ",\n  ") + text)
+    def _put(self, piece: Piece) -> None:
+        assert isinstance(piece, str)
+        self.stream.write(("[\n  " if self.count == 0 else ",\n  ") + piece)
         self.count += 1
 
     def close(self) -> None:
@@ -193,49 +241,48 @@ class _JsonArray(_JsonLines):
 
 
 class _Csv(Output):
+    name = "csv"
+
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
-        import csv
-        import io
-
-        # Each row is made in a buffer with the RFC's "\r\n", so that csv quotes every cell
-        # holding a CR as well as an LF (with "\n" it leaves a CR bare, and a header made of
-        # "\r" splits the row for a reader); it is written with "\n": the rows go to cut, grep
-        # and sort as often as to a spreadsheet, and every spreadsheet reads both.
-        self.buffer = io.StringIO()
-        self.rows = csv.writer(self.buffer, lineterminator="\r\n")
         try:
-            self._line(CSV_COLUMNS)
+            self.stream.write(_csv_line(CSV_COLUMNS))
         except OSError as exc:
             raise OutputError.of(exc) from exc
 
-    def _line(self, cells: Sequence[str]) -> None:
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        self.rows.writerow(cells)
-        # One write per row: a cell that cannot be encoded leaves no half row.
-        self.stream.write(self.buffer.getvalue()[:-2] + "\n")
 
-    def _write(self, record: dict[str, Any]) -> None:
-        values = dict(record)
-        if record["type"] == "response":
-            result = record["result"]
-            values.update({key: result[key] for key in ("code", "msg", "category")})
-            values.update({key: result[key] for key in ("success", "pending", "retryable")})
-            values["warnings"] = len(record["warnings"])
-        self._line([csv_cell(values.get(column)) for column in CSV_COLUMNS])
+def _csv_line(cells: Sequence[str]) -> str:
+    # The row is made with the RFC's "\r\n", so that csv quotes every cell holding a CR as
+    # well as an LF (with "\n" it leaves a CR bare, and a header made of "\r" splits the row
+    # for a reader); it is written with "\n": the rows go to cut, grep and sort as often as
+    # to a spreadsheet, and every spreadsheet reads both.
+    import csv  # only for this format
 
-    def _response(self, response: Response) -> None:
-        self._record(
-            {
-                **response_record(response),
-                "status": response.status,
-                "sub_codes": " ".join(
-                    str(sub.code) for sub in response.sub_results if sub.code is not None
-                ),
-                "attention": _attention(response),
-            }
-        )
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2] + "\n"
+
+
+def _csv_record(record: dict[str, Any]) -> str:
+    values = dict(record)
+    if record["type"] == "response":
+        result = record["result"]
+        values.update({key: result[key] for key in ("code", "msg", "category")})
+        values.update({key: result[key] for key in ("success", "pending", "retryable")})
+        values["warnings"] = len(record["warnings"])
+    return _csv_line([csv_cell(values.get(column)) for column in CSV_COLUMNS])
+
+
+def _csv_response(response: Response) -> str:
+    record = {
+        **response_record(response),
+        "status": response.status,
+        "sub_codes": " ".join(
+            str(sub.code) for sub in response.sub_results if sub.code is not None
+        ),
+        "attention": _attention(response),
+    }
+    return _text(record, _csv_record)
 
 
 def _attention(response: Response) -> str:
@@ -263,37 +310,18 @@ def csv_cell(value: object) -> str:
 class _Table(Output):
     """Aligned columns for people: held until the end, when the widths are known."""
 
+    name = "table"
+
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self.rows: list[tuple[str, ...]] = []
 
-    def _error(self, error: DrsParseError) -> None:
-        where = ":".join(str(part) for part in (error.source, error.line, error.column) if part)
-        self._add((where, "", "error", type(error).__name__, "", "", error.msg))
+    def _put(self, piece: Piece) -> None:
+        assert isinstance(piece, tuple)
+        self.rows.append(piece)
 
-    def _response(self, response: Response) -> None:
-        info = response.result.info
-        status: str = response.status
-        if info.category != status:
-            status = f"{status} ({info.category})"
-        origin = response.origin
-        self._add(
-            (
-                origin.source if origin else None,
-                domain_unicode(response.domain),
-                response.result.code,
-                status,
-                _attention(response),
-                _AUTHENTIC[response.authentic],
-                response.reference,
-            )
-        )
-
-    def _add(self, row: tuple[object, ...]) -> None:
-        self.rows.append(tuple(printable("-" if cell is None else str(cell)) for cell in row))
-
-    def end_message(self) -> None:
-        self.pending = False  # nothing is written before the end
+    def _end_message(self) -> None:
+        pass  # nothing is written before the end
 
     def close(self) -> None:
         if self.rows:
@@ -302,6 +330,46 @@ class _Table(Output):
             except OSError as exc:
                 raise OutputError.of(exc) from exc
         super().close()
+
+
+def _table_row(*cells: object) -> tuple[str, ...]:
+    return tuple(printable("-" if cell is None else str(cell)) for cell in cells)
+
+
+def _table_response(response: Response) -> tuple[str, ...]:
+    info = response.result.info
+    status: str = response.status
+    if info.category != status:
+        status = f"{status} ({info.category})"
+    origin = response.origin
+    return _table_row(
+        origin.source if origin else None,
+        domain_unicode(response.domain),
+        response.result.code,
+        status,
+        _attention(response),
+        _AUTHENTIC[response.authentic],
+        response.reference,
+    )
+
+
+def _table_error(error: DrsParseError) -> tuple[str, ...]:
+    where = ":".join(str(part) for part in (error.source, error.line, error.column) if part)
+    return _table_row(where, "", "error", type(error).__name__, "", "", error.msg)
+
+
+_RESPONSE_PIECES: dict[str, Callable[[Response], Piece]] = {
+    "jsonl": lambda response: _text(response_record(response), _json_line),
+    "json": lambda response: _text(response_record(response), _json_item),
+    "csv": _csv_response,
+    "table": _table_response,
+}
+_ERROR_PIECES: dict[str, Callable[[DrsParseError], Piece]] = {
+    "jsonl": lambda error: _text(error_record(error), _json_line),
+    "json": lambda error: _text(error_record(error), _json_item),
+    "csv": lambda error: _text(error_record(error), _csv_record),
+    "table": _table_error,
+}
 
 
 def columns(rows: Sequence[Sequence[str]], *, numbers_right: bool = False) -> str:

@@ -369,6 +369,36 @@ def test_folder_tree_and_jobs(tmp_path: Path) -> None:
     assert figures[0]["responses"] == len(one.records) - len(errors)
 
 
+@pytest.mark.parametrize(
+    ("output", "authentic"), [("json", False), ("csv", True), ("table", False), ("jsonl", True)]
+)
+def test_the_workers_write_what_the_command_writes(
+    tmp_path: Path, output: str, authentic: bool
+) -> None:
+    # With --jobs the records are made in the worker processes: every format, the
+    # responses --require-authentic leaves out, and a file name that is not UTF-8.
+    tree = tmp_path / "tree"
+    _tree(tree)
+    robot = (SAMPLES / "mail" / "robot-multipart.eml").read_bytes()
+    (tree / os.fsdecode(b"b/robot-\xff.eml")).write_bytes(robot)
+    options = ["--format", output, *(["--require-authentic"] if authentic else [])]
+    one = run("parse", "--jobs", "1", *options, tree)
+    two = run("parse", "--jobs", "2", *options, tree)
+    assert one.status == two.status == 1
+    assert two.out == one.out
+    assert two.err == one.err
+    # The file name, escaped: as UTF-8 in the records, for the terminal in the table.
+    if output == "table":
+        assert "robot-\\udcff.eml" in one.out
+    elif output == "csv":
+        assert "robot-\\xff.eml" in one.out
+    else:
+        text = one.out if output == "json" else "[" + ",".join(one.out.splitlines()) + "]"
+        sources = [record["source"] for record in json.loads(text)]
+        assert any(source.endswith("robot-\\xff.eml") for source in sources)
+    assert ("skipped 1 response(s): not authentic" in one.err) is authentic
+
+
 def test_code_overrides_reach_the_workers(tmp_path: Path) -> None:
     table = tmp_path / "my-codes.tsv"
     table.write_text(

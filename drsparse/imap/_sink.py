@@ -63,9 +63,11 @@ class RecordSink:
     def message(
         self, data: bytes | None, source: str, parsed: list[Response] | DrsParseError
     ) -> None:
-        from drsparse._cli import _emit, _keep
+        from drsparse._cli import _emit, _keep, rendered
+        from drsparse._writers import Format
 
-        _emit(source, parsed, self.output, require_authentic=self.require_authentic, note=self.note)
+        records = Format(self.output.name, self.require_authentic)
+        _emit(source, rendered(parsed, records), self.output, note=self.note)
         if not isinstance(parsed, list):
             _keep(source, data, parsed, self.quarantine, self.note)
 
