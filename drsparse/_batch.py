@@ -210,6 +210,9 @@ def _start_worker(options: Options, then: Callable[[list[Response]], Any]) -> No
     # Ctrl-C reaches the whole process group: the main process ends the run, and workers
     # printing a KeyboardInterrupt traceback each would only bury its message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker has the command's handler, which ends a run cleanly; a worker stopped
+    # with SIGTERM (the command stopping its pool) just ends.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # A worker writes nothing to standard output: were it to keep it open, a reader of the
     # output (drsparse parse -j 4 | ...) would wait for a worker that outlives the command.
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
@@ -273,10 +276,15 @@ class _Pool:
         self.jobs = jobs
         self.options = options
         self.then = then
+        context = _context()
         self.executor = ProcessPoolExecutor(
-            jobs, mp_context=_context(), initializer=_start_worker, initargs=(options, then)
+            jobs, mp_context=context, initializer=_start_worker, initargs=(options, then)
         )
         self.running: set[Future[list[Any]]] = set()
+        if context.get_start_method() == "fork":
+            # The executor forks all its workers at the first task: now, while this is the
+            # only thread (see _context).
+            self.executor.submit(int)
 
     def again(self) -> _Pool:
         """A fresh pool like this one (after this one's workers were stopped)."""
@@ -302,7 +310,9 @@ class _Pool:
         except BrokenExecutor as exc:  # broken before its news came in: lost like the others
             future = Future()
             future.set_exception(exc)
-
+        except OSError as exc:  # no worker could be started (the fork server was killed)
+            future = Future()
+            future.set_exception(BrokenExecutor(f"cannot start a worker process: {exc}"))
         future.add_done_callback(lambda _: wake())
         self.running.add(future)
         for index, slot in enumerate(slots):
@@ -373,13 +383,14 @@ def _pooled(
     def wake() -> None:
         news.put(None)
 
+    # The workers first, while no other thread runs (see _context).
+    pool = _Pool(jobs, options, then)
     # A daemon: reading may block on a pipe that the main thread has stopped waiting for.
     threading.Thread(
         target=_read, args=(items, news, room, stopped), name=READER_THREAD, daemon=True
     ).start()
     window: deque[_Slot] = deque()
     batch: list[_Slot] = []
-    pool = _Pool(jobs, options, then)
     finished = False
     try:
         ended = False
@@ -479,14 +490,21 @@ class _Failed(NamedTuple):
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """Workers forked from a server process that runs no other thread.
+    """Workers forked from this process while it runs one thread; else from a server process
+    that runs no other thread.
 
-    A plain fork copies the reading thread's lock on standard input in whatever state it is:
-    a worker that then closes its standard input, as multiprocessing's do, waits forever.
-    The server imports the parser once, so that each worker starts with it loaded.
+    A fork copies every lock in whatever state it is: forked while the reading thread holds
+    the lock on standard input, a worker that then closes its standard input (as
+    multiprocessing's do) waits forever. So the first pool is forked before that thread
+    starts: its workers start at once, with everything this process has loaded. A pool that
+    replaces one whose worker died comes from the fork server, which imports the parser
+    once, so that each worker starts with it loaded.
     """
     import multiprocessing
+    import threading
 
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["drsparse._mail", "drsparse._text", "drsparse._drs_parser"])
     return context

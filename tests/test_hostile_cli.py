@@ -181,10 +181,23 @@ def _descendants(pid: int) -> dict[int, int]:
 
 
 def _workers(pid: int) -> set[int]:
-    """The worker processes of the command ``pid``: forked by its fork server, a child of the
-    command (a fork server's fork is a grandchild)."""
-    below = _descendants(pid)
-    return {child for child, parent in below.items() if parent != pid}
+    """The worker processes of the command ``pid``: its children (the first pool is forked by
+    the command itself) and those of its fork server (which starts the pools that replace
+    one whose worker died), but not that server nor multiprocessing's resource tracker,
+    children of the command that run ``python -c "from multiprocessing... import main"``."""
+    return {
+        child
+        for child, parent in _descendants(pid).items()
+        if parent != pid or b"from multiprocessing." not in _command_line(child)
+    }
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read()
+    except OSError:
+        return b""
 
 
 def _alive(pid: int) -> bool:
@@ -264,10 +277,15 @@ def test_workers_that_keep_dying_give_error_records(feeding: subprocess.Popen[by
     stop = threading.Event()
 
     def kill_workers() -> None:
+        # A process seen twice: between its fork and its exec, the fork server shows the
+        # command line of the command, for a moment shorter than a look at /proc.
+        seen: set[int] = set()
         while not stop.is_set():
-            for worker in _workers(feeding.pid):
+            workers = _workers(feeding.pid)
+            for worker in workers & seen:
                 with contextlib.suppress(OSError):
                     os.kill(worker, signal.SIGKILL)
+            seen = workers
             time.sleep(0.002)
 
     killer = threading.Thread(target=kill_workers)
