@@ -105,6 +105,10 @@ def _same(responses: list[Response]) -> list[Response]:
     return responses
 
 
+def _nothing(*_: object) -> None:
+    pass
+
+
 def parse_data(source: str, data: bytes, options: Options) -> Parsed:
     """The responses of one message's bytes, or the error that stopped it. Never raises."""
     from drsparse._mail import parse_message
@@ -143,6 +147,7 @@ def parse_items(
     *,
     jobs: int = ...,
     note: Callable[[str], None] | None = ...,
+    waiting: Callable[[], None] | None = ...,
 ) -> Generator[tuple[MailItem, Parsed], None, None]: ...
 
 
@@ -153,6 +158,7 @@ def parse_items(
     *,
     jobs: int = ...,
     note: Callable[[str], None] | None = ...,
+    waiting: Callable[[], None] | None = ...,
     then: Callable[[list[Response]], T],
 ) -> Generator[tuple[MailItem, T | DrsParseError], None, None]: ...
 
@@ -163,13 +169,17 @@ def parse_items(
     *,
     jobs: int = 1,
     note: Callable[[str], None] | None = None,
+    waiting: Callable[[], None] | None = None,
     then: Callable[[list[Response]], Any] = _same,
 ) -> Generator[tuple[MailItem, Any], None, None]:
     """Every message of every path (``None`` or ``-``: standard input) with what it gave, in
     input order: ``then`` of its responses (by default the responses), or its error.
     ``jobs`` above 1 parses in that many worker processes, where ``then`` runs too (it must
     pickle: a function of a module, or an instance of a class of one); ``note`` hears of a
-    worker process that died (its messages are parsed again).
+    worker process that died (its messages are parsed again). With ``jobs`` above 1,
+    ``waiting`` is called whenever every result that has come in was handed on and the next
+    must be waited for: where the caller flushes its output, once per batch of results
+    rather than once per message.
 
     Close the iterator (``contextlib.closing``) to stop early: the worker processes are
     stopped at once, without finishing what they hold.
@@ -179,7 +189,14 @@ def parse_items(
         for item in items:
             yield item, _then(parse_item(item, options), then, item.source)
     else:
-        yield from _pooled(items, options, then, jobs, note or (lambda _: None))
+        yield from _pooled(
+            items,
+            options,
+            then=then,
+            jobs=jobs,
+            note=note or _nothing,
+            waiting=waiting or _nothing,
+        )
 
 
 def _items(paths: Sequence[str | None], options: Options) -> Iterator[MailItem]:
@@ -355,9 +372,11 @@ class _Pool:
 def _pooled(
     items: Iterable[MailItem],
     options: Options,
+    *,
     then: Callable[[list[Response]], Any],
     jobs: int,
     note: Callable[[str], None],
+    waiting: Callable[[], None],
 ) -> Iterator[tuple[MailItem, Any]]:
     """The messages of ``items`` parsed by ``jobs`` processes, in the order of ``items``.
 
@@ -408,6 +427,8 @@ def _pooled(
                 yield slot.item, slot.result()
             if ended:
                 continue
+            if news.empty():
+                waiting()
             event = news.get()
             if event is _END:
                 ended = True

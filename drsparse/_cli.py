@@ -615,12 +615,20 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     output = writer(args.format)
     quarantine = _quarantine(args)
     status = OK
-    # The records are made where each message is parsed: with --jobs, in the worker process.
+    # The records are made where each message is parsed: with --jobs, in the worker process,
+    # and flushed whenever the next results must be waited for.
     records = Format(args.format, args.require_authentic)
+    output.flush_each = args.jobs <= 1
+    results = parse_items(
+        args.paths,
+        options(args, codes),
+        jobs=args.jobs,
+        note=_stderr,
+        waiting=output.flush,
+        then=records,
+    )
     # closing(): output that fails, or a signal, stops the worker processes at once.
-    with contextlib.closing(
-        parse_items(args.paths, options(args, codes), jobs=args.jobs, note=_stderr, then=records)
-    ) as results:
+    with contextlib.closing(results):
         for item, parsed in results:
             _emit(item.source, parsed, output, note=_stderr)
             if not isinstance(parsed, Rendered):

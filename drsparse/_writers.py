@@ -148,8 +148,9 @@ class Format:
 
 
 class Output:
-    """Records out in one format; flushed after every message, so a pipe sees them as they
-    come (a consumer of ``drsparse parse ~/Maildir | ...`` does not wait for the end).
+    """Records out in one format; flushed after every message (with ``--jobs``, whenever the
+    command waits for the next results), so a pipe sees them as they come (a consumer of
+    ``drsparse parse ~/Maildir | ...`` does not wait for the end).
 
     Every method raises :class:`OutputError` when the stream cannot be written. The text
     written is always valid UTF-8: a record holding lone surrogates (a file name that is not
@@ -161,6 +162,9 @@ class Output:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        #: Whether every message's records are flushed at once; else the caller flushes
+        #: (with ``--jobs``, when it waits for the next results).
+        self.flush_each = True
 
     def write(self, rendered: Rendered) -> None:
         """One message's records (see :class:`Format`)."""
@@ -169,7 +173,8 @@ class Output:
         try:
             for piece in rendered.pieces:
                 self._put(piece)
-            self._end_message()
+            if self.flush_each:
+                self._end_message()
         except OSError as exc:
             raise OutputError.of(exc) from exc
 
