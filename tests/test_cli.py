@@ -399,6 +399,48 @@ def test_the_workers_write_what_the_command_writes(
     assert ("skipped 1 response(s): not authentic" in one.err) is authentic
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["parse", "a.eml"],
+        ["--codes", "status", "parse", "-j", "2", "--format", "csv", "x"],
+        ["--codes=mine.tsv", "scan", "--json", "box"],
+        ["--cod", "mine.tsv", "explain", "10000"],
+        ["codes", "--system", "epp"],
+        ["status", "--all"],
+        ["ledger", "rebuild"],
+        ["fetch", "imaps://host/INBOX"],
+        ["sample", "--mbox", "x.mbox"],
+    ],
+)
+def test_a_command_line_reads_the_same_with_only_its_command_built(argv: list[str]) -> None:
+    from drsparse import _cli
+
+    command = _cli._command(argv)
+    assert command in _cli.COMMANDS
+    only = _cli.build_parser(command)
+    every = _cli.build_parser()
+    assert vars(only.parse_args(argv)) == vars(every.parse_args(argv))
+    subcommand = next(action for action in only._actions if action.dest == "command")
+    # Commands registered together come together (the ledger's four, fetch and watch).
+    assert command in subcommand.choices
+    assert len(subcommand.choices) <= 4
+    helps = [
+        next(a for a in parser._actions if a.dest == "command").choices[command].format_help()
+        for parser in (only, every)
+    ]
+    assert helps[0] == helps[1]
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["--help"], ["--version"], ["--mda"], ["-x", "parse"], ["pars"], ["--codes"]]
+)
+def test_help_and_mistakes_build_every_command(argv: list[str]) -> None:
+    from drsparse import _cli
+
+    assert _cli._command(argv) is None
+
+
 def test_code_overrides_reach_the_workers(tmp_path: Path) -> None:
     table = tmp_path / "my-codes.tsv"
     table.write_text(
