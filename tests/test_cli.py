@@ -8,6 +8,7 @@ the published schema. The command runs from the repository root with relative pa
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -421,15 +422,18 @@ def test_a_command_line_reads_the_same_with_only_its_command_built(argv: list[st
     only = _cli.build_parser(command)
     every = _cli.build_parser()
     assert vars(only.parse_args(argv)) == vars(every.parse_args(argv))
-    subcommand = next(action for action in only._actions if action.dest == "command")
+    built = [_subcommands(parser) for parser in (only, every)]
     # Commands registered together come together (the ledger's four, fetch and watch).
-    assert command in subcommand.choices
-    assert len(subcommand.choices) <= 4
-    helps = [
-        next(a for a in parser._actions if a.dest == "command").choices[command].format_help()
-        for parser in (only, every)
-    ]
+    assert command in built[0]
+    assert len(built[0]) <= 4
+    helps = [subcommands[command].format_help() for subcommands in built]
     assert helps[0] == helps[1]
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    action = next(action for action in parser._actions if action.dest == "command")
+    assert isinstance(action.choices, dict)
+    return action.choices
 
 
 @pytest.mark.parametrize(
