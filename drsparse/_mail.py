@@ -127,13 +127,13 @@ _FIELD_LINE = re.compile(r"[!-9;-~]+:")
 _FROM_LINE = re.compile(r">?From [^\n]*\n")
 
 
+# Patterns of rare paths are compiled (and cached by re) at their first use, not at every
+# start of a mail pipe.
 # A Content-Type header whose value (continuation lines included) declares a multipart: the
 # case-insensitive "multipart/" a multipart cannot do without, wherever a sender puts it.
-_MULTIPART_HEADER = re.compile(
-    rb"^content-type[ \t]*+:(?:[^\n]|\n[ \t])*?multipart/", re.IGNORECASE | re.MULTILINE
-)
+_MULTIPART_HEADER = rb"(?im)^content-type[ \t]*+:(?:[^\n]|\n[ \t])*?multipart/"
 # The rest of a header: its line and its continuation lines.
-_HEADER_REST = re.compile(rb"(?:[^\n]|\n[ \t])*+")
+_HEADER_REST = rb"(?:[^\n]|\n[ \t])*+"
 # A boundary that matches no line (one the e-mail parser cannot match either).
 _NO_LINE = b"\n"
 
@@ -285,7 +285,7 @@ class _Reader:
         enclosing: list[bytes] = []
         parts = declared = 0
         position = 0
-        headers = _MULTIPART_HEADER.finditer(data)
+        headers = re.finditer(_MULTIPART_HEADER, data)
         header = next(headers, None)
         while True:
             until = len(data) if header is None else header.start()
@@ -311,7 +311,7 @@ class _Reader:
             declared += 1
             if declared > limits.max_parts + limits.max_depth:
                 raise self._too_many_parts()
-            rest = _HEADER_REST.match(data, header.end())
+            rest = re.compile(_HEADER_REST).match(data, header.end())
             assert rest is not None  # it matches the empty string
             colon = data.index(b":", header.start())
             boundary = _declared_boundary(data[colon + 1 : rest.end()])
@@ -690,13 +690,13 @@ def _decode(raw: bytes, charset: str | None, path: str | None) -> tuple[str, lis
     return text, [f"{where} {problem}; decoded as {fallback}"]
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"  # UTF-7 only: compiled at its first use
 
 
 def _characters(text: str, where: str, charset: str) -> tuple[str, list[str]]:
-    if text.isascii() or _SURROGATE.search(text) is None:
+    if text.isascii() or re.search(_SURROGATE, text) is None:
         return text, []
-    return _SURROGATE.sub("\ufffd", text), [
+    return re.sub(_SURROGATE, "\ufffd", text), [
         f"{where} decodes as {charset!r} to lone surrogates, which are no characters; "
         "each was replaced by U+FFFD"
     ]

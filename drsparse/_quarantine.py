@@ -24,7 +24,7 @@ NOTE_SUFFIX = ".why.json"
 # -------------------------------------------------------------------------------------------
 
 # What a file name keeps of a source label; everything else becomes "_".
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = r"[^A-Za-z0-9._-]+"  # compiled at its first use: most runs quarantine nothing
 _NAME_LENGTH = 60
 
 
@@ -112,7 +112,7 @@ def _safe_label(source: str) -> str:
     if source == "-":
         return "stdin"
     # No leading dot: the folder walker skips hidden files, and the replay must see them.
-    label = _UNSAFE.sub("_", source)[-_NAME_LENGTH:].strip("._-")
+    label = re.sub(_UNSAFE, "_", source)[-_NAME_LENGTH:].strip("._-")
     return label or "message"
 
 

@@ -67,7 +67,8 @@ def _foreign_character(text: str) -> str | None:
 
 # Control characters (but tab) and the bidirectional controls: they can move a terminal's
 # cursor or turn a line around for whoever reads the value (the table shows them escaped).
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A pattern, compiled (and cached by re) at its first use: most runs never need it.
+_CONTROL = "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 
 
 def _control_warnings(response: Response) -> list[str]:
@@ -81,7 +82,10 @@ def _control_warnings(response: Response) -> list[str]:
         values += [(f"result.{n}.{key}", getattr(sub, key)) for key in ("msg", "key", "value")]
     warnings = []
     for key, value in values:
-        if value is not None and (found := _CONTROL.search(value)) is not None:
+        # Every such character is unprintable: most values need no search.
+        if value is None or value.isprintable():
+            continue
+        if (found := re.search(_CONTROL, value)) is not None:
             warnings.append(
                 f"{key} holds U+{ord(found.group()):04X}, a control or bidirectional character "
                 "(shown as an escape in tables)"

@@ -421,7 +421,7 @@ def parse(
     responses = responses_in(text, limits, codes)
     if not responses:
         hint = ""
-        if _MESSAGE_START.match(text):
+        if re.match(_MESSAGE_START, text):
             hint = "; the text looks like a whole e-mail: use parse_message() for those"
         raise NoResponseError(f"no '### DRS Response' block found{hint}")
     if len(responses) > 1:
@@ -434,8 +434,9 @@ def parse(
 
 
 # The start of an e-mail message: header fields (RFC 5322 field names), perhaps after an mbox
-# "From " line, up to one that a robot mail always has.
-_MESSAGE_START = re.compile(
+# "From " line, up to one that a robot mail always has. Only an error message needs it: a
+# pattern, compiled (and cached by re) at its first use, not at every start of a mail pipe.
+_MESSAGE_START = (
     r"(?:From [^\n]*\n)?(?:[!-9;-~]+:[^\n]*\n(?:[ \t][^\n]*\n)*)*?"
     r"(?i:content-type|mime-version|received|from|message-id|date|subject):"
 )

@@ -322,3 +322,12 @@ def test_mutated_sample_messages(path: Path, mutations: list[tuple[str, int, int
             if end != -1:
                 data[end + 1 : end + 1] = data[start : end + 1]
     _message_outcome(bytes(data))  # anything but our own error fails the test
+
+
+def test_every_control_character_a_record_warns_of_is_unprintable() -> None:
+    # The record writer searches only values that are not printable for them.
+    from drsparse._records import _CONTROL
+
+    flagged = [chr(code) for code in range(0x10000) if re.fullmatch(_CONTROL, chr(code))]
+    assert len(flagged) == 9 + 22 + 33 + 1 + 2 + 5 + 4
+    assert not any(char.isprintable() for char in flagged)
