@@ -260,19 +260,19 @@ def _file(name: str, limits: Limits) -> Iterator[MailItem]:
 # time "hh:mm". The time keeps a body line like "From the robot:" from starting a message in
 # an mbox whose writer did not escape it.
 _FROM_ = re.compile(rb"From \S+ [^\r\n]*[0-9]:[0-9]{2}")
+# The patterns of mboxes alone are compiled (and cached by re) when an mbox is read, not at
+# every start of a mail pipe that reads one message.
 # A "From " line without the date RFC 4155 requires, as some writers make them: the envelope
 # sender, an address or MAILER-DAEMON. Taken for a separator only when a header follows.
-_FROM_WITHOUT_DATE = re.compile(rb"From (?:\S*@\S*|MAILER-DAEMON)(?:[ \t][^\r\n]*)?[\r\n]*\Z")
+_FROM_WITHOUT_DATE = rb"From (?:\S*@\S*|MAILER-DAEMON)(?:[ \t][^\r\n]*)?[\r\n]*\Z"
 # A header field that starts a message (a line of a DRS block looks like a header too).
-_MESSAGE_HEADER = re.compile(
-    rb"(?:return-path|received|from|to|date|subject|message-id|delivered-to|reply-to|sender"
+_MESSAGE_HEADER = (
+    rb"(?i)(?:return-path|received|from|to|date|subject|message-id|delivered-to|reply-to|sender"
     rb"|mime-version|content-type|authentication-results|dkim-signature|arc-[a-z-]+"
-    rb"|x-[!-9;-~]+)[ \t]*:",
-    re.IGNORECASE,
+    rb"|x-[!-9;-~]+)[ \t]*:"
 )
 # mboxrd: a writer adds one ">" in front of every body line that matches ">*From ".
-_ESCAPED_FROM = re.compile(rb">+From ")
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_ESCAPED_FROM = rb">+From "
 _BLANK_LINES = frozenset({b"\n", b"\r\n", b"\r"})
 
 
@@ -363,6 +363,7 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
     at_line_start = True  # whether the next piece starts a line
     after_blank = True  # whether the last complete line was blank (or there was none)
     warnings: tuple[str, ...] = ()
+    escaped_from = re.compile(_ESCAPED_FROM)
 
     def finish() -> MailItem:
         label = f"{source}#{number}"
@@ -392,7 +393,7 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
                 continue
             else:
                 is_blank = piece in _BLANK_LINES
-                if piece.startswith(b">") and _ESCAPED_FROM.match(piece):
+                if piece.startswith(b">") and escaped_from.match(piece):
                     piece = piece[1:]  # noqa: PLW2901 - the line as the message had it
             if at_line_start:
                 after_blank = starts_line and is_blank
@@ -413,13 +414,15 @@ def _undated_separators(lines: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
     """Each line, and whether it is a "From " line without a date followed by a header: a
     separator whose writer left the date out. The line after it is looked at first."""
     held: bytes | None = None
+    message_header = re.compile(_MESSAGE_HEADER)
+    from_without_date = re.compile(_FROM_WITHOUT_DATE)
     for line in lines:
         if held is not None:
-            yield held, _MESSAGE_HEADER.match(line) is not None
+            yield held, message_header.match(line) is not None
             held = None
         if (
             line.startswith(b"From ")
-            and _FROM_WITHOUT_DATE.match(line)
+            and from_without_date.match(line)
             and not _FROM_.match(line)  # one with its date is known for what it is at once
         ):
             held = line
