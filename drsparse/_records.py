@@ -113,8 +113,9 @@ def _domain_warnings(domain: str | None) -> list[str]:
 def _code(info: CodeInfo | None) -> dict[str, Any]:
     if info is None:
         return dict.fromkeys(_CODE_KEYS)
-    full = info.as_dict()
-    return {key: full[key] for key in _CODE_KEYS}
+    # The attributes themselves: as_dict() (attrs.asdict) copies every field first, and this
+    # is done for every code of every record.
+    return {key: getattr(info, key) for key in _CODE_KEYS}
 
 
 def _json_value(value: object) -> object:

@@ -354,6 +354,26 @@ def _event_row(event: Event, response: Response, recorded: str) -> tuple[object,
     )
 
 
+def _kept(db: sqlite3.Connection, partitions: set[str]) -> dict[str, list[Any]]:
+    """The events of each partition, read with a query per few hundred partitions: one query
+    per partition cost a tenth of what recording a message costs."""
+    kept: dict[str, list[Any]] = {partition: [] for partition in partitions}
+    names = sorted(partitions)
+    for start in range(0, len(names), _PARTITIONS_PER_QUERY):
+        chunk = names[start : start + _PARTITIONS_PER_QUERY]
+        query = (
+            f"SELECT partition, {_EVENT_READ} FROM events "
+            f"WHERE partition IN ({', '.join('?' * len(chunk))})"
+        )
+        for row in db.execute(query, chunk):
+            kept[row[0]].append(row[1:])
+    return kept
+
+
+#: Well below SQLite's smallest limit on the parameters of a statement (999 before 3.32).
+_PARTITIONS_PER_QUERY = 500
+
+
 def _event(row: Sequence[Any]) -> Event:
     (seq, key, moment, code, reference, domain, msg, pending, deadline, expire, authentic) = row[
         :11
@@ -374,6 +394,14 @@ def _event(row: Sequence[Any]) -> Event:
         source=row[13],
         seq=seq,
     )
+
+
+_CASE_INSERT = f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 14)})"
+
+
+def _case_rows(partition: str, events: Iterable[Event]) -> list[tuple[object, ...]]:
+    """The rows of the cases that ``events``, all of ``partition``, fold into."""
+    return [_case_row(case, partition) for case in fold(events).cases]
 
 
 def _case_row(case: Case, partition: str) -> tuple[object, ...]:
@@ -583,12 +611,7 @@ class Ledger:
         with self._write() as db:
             # The events already kept in each partition, read before any is added: the new
             # ones are known here, and a new partition needs no old cases deleted.
-            kept = {
-                partition: db.execute(
-                    f"SELECT {_EVENT_READ} FROM events WHERE partition = ?", (partition,)
-                ).fetchall()
-                for partition in {str(row[1]) for _, row in rows}
-            }
+            kept = _kept(db, {str(row[1]) for _, row in rows})
             for event, row in rows:  # in the order given: the ids number the events so
                 cursor = db.execute(_EVENT_INSERT, row)
                 if cursor.rowcount:
@@ -596,20 +619,26 @@ class Ledger:
                     seq = cursor.lastrowid or 0
                     new = event if event.time is not None else evolve(event, seq=seq)
                     added.setdefault(str(row[1]), []).append(new)
-            for partition, events in added.items():
-                old = kept[partition]
-                self._store_cases(partition, [*map(_event, old), *events], replace=bool(old))
+            # The cases of every partition that got events, folded again, in one statement.
+            db.executemany(
+                "DELETE FROM cases WHERE partition = ?",
+                [(partition,) for partition in added if kept[partition]],
+            )
+            db.executemany(
+                _CASE_INSERT,
+                [
+                    row
+                    for partition, events in added.items()
+                    for row in _case_rows(partition, [*map(_event, kept[partition]), *events])
+                ],
+            )
         return sum(map(len, added.values()))
 
     def _store_cases(self, partition: str, events: Iterable[Event], *, replace: bool) -> None:
         db = self._db_()
-        state = fold(events)
         if replace:
             db.execute("DELETE FROM cases WHERE partition = ?", (partition,))
-        db.executemany(
-            f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 14)})",
-            [_case_row(case, partition) for case in state.cases],
-        )
+        db.executemany(_CASE_INSERT, _case_rows(partition, events))
 
     def _refold(self, partition: str) -> None:
         rows = (
