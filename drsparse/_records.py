@@ -79,7 +79,10 @@ def _control_warnings(response: Response) -> list[str]:
         ("result.msg", response.result.msg),
     ]
     for n, sub in enumerate(response.sub_results, 1):
-        values += [(f"result.{n}.{key}", getattr(sub, key)) for key in ("msg", "key", "value")]
+        for name in ("msg", "key", "value"):
+            value = getattr(sub, name)
+            if value is not None and not value.isprintable():  # named only where it matters
+                values.append((f"result.{n}.{name}", value))
     warnings = []
     for key, value in values:
         # Every such character is unprintable: most values need no search.

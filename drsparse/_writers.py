@@ -210,8 +210,12 @@ def _text(record: dict[str, Any], text: Callable[[dict[str, Any]], str]) -> str:
     return made
 
 
+# A record is a tree made for the occasion: the check for cycles would find none.
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+
+
 def _json_line(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    return _JSON_LINE.encode(record) + "\n"
 
 
 def _json_item(record: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ or not at all. The same message recorded twice counts once (a UNIQUE identity).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import sqlite3
@@ -282,8 +283,12 @@ def response_of(
 
 def _text_time(moment: dt.datetime | None) -> str | None:
     # One fixed width, so that the text sorts as the time does.
-    if moment is None:
-        return None
+    return None if moment is None else _utc_text(moment)
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_text(moment: dt.datetime) -> str:
+    # An event's time is written with the event and again with its case (opened, updated).
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
@@ -335,7 +340,8 @@ def _json(record: dict[str, Any]) -> str:
     return _ENCODER.encode(record)
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# A record is a tree made for the occasion: the check for cycles would find none.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
 
 
 def _event_row(event: Event, response: Response, recorded: str) -> tuple[object, ...]:
