@@ -524,7 +524,12 @@ def _context() -> multiprocessing.context.BaseContext:
     import multiprocessing
     import threading
 
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+    # macOS: its system libraries are not safe to use after a fork (Python's default is spawn).
+    if (
+        threading.active_count() == 1
+        and sys.platform != "darwin"
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["drsparse._mail", "drsparse._text", "drsparse._drs_parser"])
