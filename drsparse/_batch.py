@@ -377,7 +377,7 @@ def _pooled(
     jobs: int,
     note: Callable[[str], None],
     waiting: Callable[[], None],
-) -> Iterator[tuple[MailItem, Any]]:
+) -> Generator[tuple[MailItem, Any], None, None]:
     """The messages of ``items`` parsed by ``jobs`` processes, in the order of ``items``.
 
     Not ``executor.map``: it submits the whole iterable at once, which would read every
@@ -396,7 +396,7 @@ def _pooled(
 
     # One queue for both kinds of news: a message read, or a result come in.
     news: queue.SimpleQueue[object] = queue.SimpleQueue()
-    room = threading.Semaphore(IN_FLIGHT * jobs * BATCH)
+    room = _Room(IN_FLIGHT * jobs * BATCH)
     stopped = threading.Event()
 
     def wake() -> None:
@@ -423,7 +423,7 @@ def _pooled(
                 if window[0].lost():
                     pool = _recover(pool, window, note)
                 slot = window.popleft()
-                room.release()
+                room.give()
                 yield slot.item, slot.result()
             if ended:
                 continue
@@ -443,26 +443,50 @@ def _pooled(
     finally:
         # Also when the consumer stops early (a closed pipe, a signal): drop what waits.
         stopped.set()
-        room.release()
+        room.give(IN_FLIGHT * jobs * BATCH)
         pool.close(now=not finished)
 
 
 def _read(
     items: Iterable[MailItem],
     news: queue.SimpleQueue[object],
-    room: threading.Semaphore,
+    room: _Room,
     stopped: threading.Event,
 ) -> None:
     """The reading thread: each message into ``news`` while there is ``room``, then _END."""
     try:
         for item in items:
-            room.acquire()
+            room.take()
             if stopped.is_set():
                 return
             news.put(item)
     except BaseException as exc:  # handed to the main thread, which raises it
         news.put(_Failed(exc))
     news.put(_END)
+
+
+class _Room:
+    """The messages the reading thread may read ahead of the results handed on. It takes a
+    place per message; freed places wake it a batch at a time, not once per message (a wake
+    is a switch between threads, as costly as a small message's records)."""
+
+    def __init__(self, places: int) -> None:
+        import threading
+
+        self.free = places
+        self.changed = threading.Condition()
+
+    def take(self) -> None:
+        with self.changed:
+            while self.free <= 0:
+                self.changed.wait()
+            self.free -= 1
+
+    def give(self, places: int = 1) -> None:
+        with self.changed:
+            self.free += places
+            if self.free >= BATCH:
+                self.changed.notify()
 
 
 def _full(batch: list[_Slot]) -> bool:

@@ -412,3 +412,33 @@ def test_table_escapes_bidirectional_and_control_characters(tmp_path: Path) -> N
         "reference holds U+202E, a control or bidirectional character (shown as an escape "
         "in tables)",
     ]
+
+
+def test_the_workers_read_a_bounded_window_ahead() -> None:
+    # An archive is never read into memory: with the output not consumed, the reading thread
+    # stops a bounded number of messages ahead, and every message still comes out in order.
+    from drsparse import MailItem, testing
+    from drsparse._batch import BATCH, IN_FLIGHT, Options, _pooled, _same
+
+    data = testing.robot_mail(testing.documented("registration-success"))
+    read = 0
+
+    def items() -> Iterator[MailItem]:
+        nonlocal read
+        for n in range(1, 1001):
+            read += 1
+            yield MailItem(f"box#{n}", data=data)
+
+    results = _pooled(
+        items(), Options(), then=_same, jobs=2, note=lambda _: None, waiting=lambda: None
+    )
+    try:
+        item, parsed = next(results)
+        time.sleep(0.5)  # as far as the reading thread may go
+        assert item.source == "box#1"
+        assert isinstance(parsed, list)
+        assert 1 < read <= IN_FLIGHT * 2 * BATCH + 1
+        sources = [item.source for item, _ in results]
+    finally:
+        results.close()
+    assert sources == [f"box#{n}" for n in range(2, 1001)]
