@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from drsparse._errors import DrsParseError
@@ -59,6 +58,8 @@ _NOT_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
 
 def _foreign_character(text: str) -> str | None:
     """The first character of ``text`` that no domain name holds, as ``U+XXXX``."""
+    import unicodedata  # only for ACE labels: not on the start of every mail pipe
+
     for char in text:
         if unicodedata.category(char) in _NOT_IN_NAMES:
             return f"U+{ord(char):04X}"
