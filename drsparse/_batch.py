@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from drsparse._auth import DEFAULT_TRUST, Trust
 from drsparse._codes import DEFAULT_CODES, CodeTable
@@ -45,6 +45,7 @@ __all__ = [
     "parse_data",
     "parse_item",
     "parse_items",
+    "typed",
 ]
 
 #: The name of the thread that reads the messages while the workers parse (the command
@@ -101,7 +102,8 @@ def _then(parsed: Parsed, then: Callable[[list[Response]], Any], source: str) ->
         return internal_error(source, exc)
 
 
-def _same(responses: list[Response]) -> list[Response]:
+def typed(responses: list[Response]) -> list[Response]:
+    """The ``then`` of :func:`parse_items` for a caller that wants the typed responses."""
     return responses
 
 
@@ -140,40 +142,18 @@ def internal_error(source: str, exc: BaseException) -> InternalError:
     )
 
 
-@overload
 def parse_items(
     paths: Sequence[str | None],
     options: Options,
     *,
-    jobs: int = ...,
-    note: Callable[[str], None] | None = ...,
-    waiting: Callable[[], None] | None = ...,
-) -> Generator[tuple[MailItem, Parsed], None, None]: ...
-
-
-@overload
-def parse_items(
-    paths: Sequence[str | None],
-    options: Options,
-    *,
-    jobs: int = ...,
-    note: Callable[[str], None] | None = ...,
-    waiting: Callable[[], None] | None = ...,
     then: Callable[[list[Response]], T],
-) -> Generator[tuple[MailItem, T | DrsParseError], None, None]: ...
-
-
-def parse_items(
-    paths: Sequence[str | None],
-    options: Options,
-    *,
     jobs: int = 1,
     note: Callable[[str], None] | None = None,
     waiting: Callable[[], None] | None = None,
-    then: Callable[[list[Response]], Any] = _same,
-) -> Generator[tuple[MailItem, Any], None, None]:
+) -> Generator[tuple[MailItem, T | DrsParseError], None, None]:
     """Every message of every path (``None`` or ``-``: standard input) with what it gave, in
-    input order: ``then`` of its responses (by default the responses), or its error.
+    input order: ``then`` of its responses (:func:`typed`: the responses themselves), or its
+    error.
     ``jobs`` above 1 parses in that many worker processes, where ``then`` runs too (it must
     pickle: a function of a module, or an instance of a class of one); ``note`` hears of a
     worker process that died (its messages are parsed again). With ``jobs`` above 1,
@@ -214,7 +194,7 @@ def _items(paths: Sequence[str | None], options: Options) -> Iterator[MailItem]:
 # -------------------------------------------------------------------------------------------
 
 _worker_options = Options()
-_worker_then: Callable[[list[Response]], Any] = _same
+_worker_then: Callable[[list[Response]], Any] = typed
 
 
 def _start_worker(options: Options, then: Callable[[list[Response]], Any]) -> None:

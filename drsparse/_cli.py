@@ -686,7 +686,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     import functools
     import time
 
-    from drsparse._batch import parse_items
+    from drsparse._batch import parse_items, typed
     from drsparse._summary import Summary, summary_text
 
     codes = load_codes(args)
@@ -699,7 +699,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     note = _stderr if bar is None else functools.partial(bar.write, file=sys.stderr)
     status = OK
     started = time.perf_counter()
-    results = parse_items(args.paths, options(args, codes), jobs=args.jobs, note=note)
+    results = parse_items(args.paths, options(args, codes), then=typed, jobs=args.jobs, note=note)
     try:
         for item, parsed in results:
             summary.add(item, parsed)

@@ -418,7 +418,7 @@ def test_the_workers_read_a_bounded_window_ahead() -> None:
     # An archive is never read into memory: with the output not consumed, the reading thread
     # stops a bounded number of messages ahead, and every message still comes out in order.
     from drsparse import MailItem, testing
-    from drsparse._batch import BATCH, IN_FLIGHT, Options, _pooled, _same
+    from drsparse._batch import BATCH, IN_FLIGHT, Options, _pooled, typed
 
     data = testing.robot_mail(testing.documented("registration-success"))
     read = 0
@@ -430,7 +430,7 @@ def test_the_workers_read_a_bounded_window_ahead() -> None:
             yield MailItem(f"box#{n}", data=data)
 
     results = _pooled(
-        items(), Options(), then=_same, jobs=2, note=lambda _: None, waiting=lambda: None
+        items(), Options(), then=typed, jobs=2, note=lambda _: None, waiting=lambda: None
     )
     try:
         item, parsed = next(results)

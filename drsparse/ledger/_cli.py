@@ -259,9 +259,9 @@ def _parsed(
 ) -> Iterator[tuple[list[Response], bytes]]:
     """The responses of every message of every path, read as ``parse`` reads them; failures
     are reported and counted, and the run goes on."""
-    from drsparse._batch import parse_items
+    from drsparse._batch import parse_items, typed
 
-    for item, parsed in parse_items(paths, options):
+    for item, parsed in parse_items(paths, options, then=typed):
         tally.read += 1
         if isinstance(parsed, list):
             if parsed and item.data is not None:
