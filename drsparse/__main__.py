@@ -2,7 +2,7 @@
 
 import sys
 
-from drsparse._cli import main
+from drsparse._cli import program
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(program())
