@@ -275,7 +275,6 @@ class MissingVariableError(LarkError):
 
 
 import sys, re
-from dataclasses import dataclass
 from typing import Generic, AnyStr
 
 class _QuietLogger:
@@ -437,9 +436,18 @@ def get_regexp_width(expr: str) -> Union[Tuple[int, int], List[int]]:
                 return 0, int(MAXWIDTH)
 
 
-@dataclass(frozen=True)
 class TextSlice(Generic[AnyStr]):
-    #--
+    # drsparse: a plain class instead of a frozen dataclass. Importing dataclasses and the
+    # methods its decorator compiles were a quarter of this module's import time; lark reads
+    # the three fields and never compares, hashes or changes a slice.
+    __slots__ = ("text", "start", "end")
+
+    def __init__(self, text, start, end):
+        self.text = text
+        self.start = start
+        self.end = end
+        self.__post_init__()
+
     text: AnyStr
     start: int
     end: int
