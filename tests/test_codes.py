@@ -663,6 +663,15 @@ def test_override_is_forgiving_about_hand_written_details(tmp_path: Path) -> Non
     assert info.source.endswith("my-codes.tsv:2")
 
 
+def test_override_cells_are_taken_as_written(tmp_path: Path) -> None:
+    # No quoting and no escapes: quotes, backslashes and a huge cell are text like any other.
+    msg = 'Update "initiated", see \\\\drs\\queue'
+    text = f"code\tcategory\tmsg\tdescription\n10370\tpending\t{msg}\t{'x' * 200_000}\n"
+    info = load_codes(_write(tmp_path, text)).explain(10370)
+    assert info.msg == msg
+    assert info.description == "x" * 200_000
+
+
 def test_later_override_wins(tmp_path: Path) -> None:
     first = load_codes(_write(tmp_path, OVERRIDE))
     codes = first.load(
