@@ -585,11 +585,12 @@ def _no_parts(part: Message, ctype: str, path: str | None) -> str:
 
 
 # The charset parameter in the spelling nearly every mail uses: ";charset=NAME" or
-# ';charset="NAME"', ending the header or followed by another parameter.
+# ';charset="NAME"', ending the header or followed by another parameter. Only the name is
+# matched ignoring case (the value's classes hold both cases): case-folding the classes too
+# tripled the pattern's compile time, which every run pays.
 _CHARSET = re.compile(
-    r';[ \t\r\n]*charset[ \t\r\n]*=[ \t\r\n]*(?:"([!#-\[\]-~]*)"|([!#-\'*-+\--9A-Z^-~]+))'
-    r"[ \t\r\n]*(?:;|$)",
-    re.IGNORECASE,
+    r';[ \t\r\n]*(?i:charset)[ \t\r\n]*=[ \t\r\n]*(?:"([!#-\[\]-~]*)"|([!#-\'*-+\--9A-Z^-~]+))'
+    r"[ \t\r\n]*(?:;|$)"
 )
 
 

@@ -844,7 +844,12 @@ _PARAMETER = st.tuples(
     st.sampled_from(["=", "", "=="]),
     _BLANK,
     st.sampled_from(
-        ["utf-8", "ISO-8859-1", '"UTF-8"', '"a b"', '""', "", "utf-8''x", "é", "(x)", '"a\\"b"']
+        [
+            *("utf-8", "ISO-8859-1", '"UTF-8"', '"a b"', '""', "", "utf-8''x", "é", "(x)"),
+            '"a\\"b"',
+            # The Kelvin sign, which folds to "k" when case is ignored.
+            *("\u212aOI8-R", '"\u212aoi8-r"'),
+        ]
     ),
     st.sampled_from(["", " ", " (comment)", "'"]),
 ).map("".join)
