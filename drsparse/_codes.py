@@ -146,8 +146,9 @@ _EPP_CLASSES: Mapping[str, tuple[Category, str]] = {
 _REQUIRED_COLUMNS = ("code", "category", "msg", "description")
 _OPTIONAL_COLUMNS = ("flags", "epp", "source")
 # Only ASCII digits: int() would also take "1_000" and other scripts' digits. The length cap
-# keeps int() far below Python's limit on converting long digit strings.
-_NUMBER = re.compile(r"-?[0-9]{1,50}")
+# keeps int() far below Python's limit on converting long digit strings. Compiled (and cached
+# by re) at its first use: responses carry their codes as ints already.
+_NUMBER = r"-?[0-9]{1,50}"
 _UNKNOWN_SOURCE = "code structure (not in the table)"
 
 
@@ -317,7 +318,7 @@ def _number(code: object) -> int:
     # bool is an int to Python, but True is no result code.
     if isinstance(code, int) and not isinstance(code, bool):
         return code
-    if isinstance(code, str) and _NUMBER.fullmatch(code.strip()):
+    if isinstance(code, str) and re.fullmatch(_NUMBER, code.strip()):
         return int(code.strip())
     if isinstance(code, str):
         raise ValueError(f"{code!r} is not a result code: a code is a number")
@@ -522,7 +523,8 @@ def _row(
 
     low, high = _RANGES[system]
     text = cell("code")
-    if not re.fullmatch(r"[1-9][0-9]*", text) or not low <= int(text) <= high:
+    # ASCII digits without a leading zero (isdigit() alone takes other scripts' digits too).
+    if not (text.isascii() and text.isdigit() and text[0] != "0") or not low <= int(text) <= high:
         raise fail("code", f"{text!r} is not a {_NAMES[system]} code ({low}-{high})")
     code = int(text)
 

@@ -55,8 +55,9 @@ def header_text(message: Message, name: str) -> str | None:
 
 
 # RFC 2047: "encoded-word = "=?" charset "?" encoding "?" encoded-text "?="", where the
-# charset may carry an RFC 2231 language ("utf-8*de").
-_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
+# charset may carry an RFC 2231 language ("utf-8*de"). Compiled (and cached by re) at its
+# first use: most headers have no encoded word.
+_ENCODED_WORD = r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?="
 
 
 _BLANKS = re.compile(r"[ \t]*")
@@ -69,10 +70,12 @@ def _decode_words(value: str) -> str:
     Written here rather than taken from ``email.header.decode_header``, which turns the
     non-ASCII text of a value read from a ``str`` into escape sequences.
     """
+    if "=?" not in value:
+        return value
     out: list[str] = []
     end = 0
     after_word = False
-    for match in _ENCODED_WORD.finditer(value):
+    for match in re.finditer(_ENCODED_WORD, value):
         between = value[end : match.start()]
         word = _decode_word(*match.groups())
         if not (after_word and word is not None and _BLANKS.fullmatch(between)):

@@ -188,8 +188,9 @@ def error_record(error: DrsParseError) -> dict[str, Any]:
 
 # A lone surrogate: no character, and not encodable as UTF-8. A file name that is not UTF-8
 # reaches Python as surrogate escapes (U+DC80 to U+DCFF, one per byte); a part in UTF-7 or a
-# text handed to the library may carry others.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# text handed to the library may carry others. Compiled (and cached by re) at its first use:
+# only text that is not ASCII is searched, and the compile of the range is slow.
+_SURROGATE = "[\ud800-\udfff]"
 
 
 def _escape_surrogate(match: re.Match[str]) -> str:
@@ -208,11 +209,11 @@ def valid_utf8(record: dict[str, Any]) -> dict[str, Any]:
 
     def clean(value: Any, where: str) -> Any:
         if isinstance(value, str):
-            if _SURROGATE.search(value) is None:
+            if value.isascii() or re.search(_SURROGATE, value) is None:
                 return value
             if where not in changed:
                 changed.append(where)
-            return _SURROGATE.sub(_escape_surrogate, value)
+            return re.sub(_SURROGATE, _escape_surrogate, value)
         if isinstance(value, dict):
             return {
                 key: clean(item, key if not where else f"{where}.{key}")

@@ -63,8 +63,9 @@ DATE_KEYS = frozenset({"expire.date", "deadline"})
 # applies to every nested value: one that has the shape of an ISO 8601 timestamp (a date, "T",
 # a time, an optional fraction and an optional UTC offset) is a timestamp, whatever its key. A
 # date-only value is a date only under a key of DATE_KEYS. Plain character classes with fixed
-# counts: linear time on any input.
-_TIMESTAMP = re.compile(
+# counts: linear time on any input. Compiled (and cached by re) at its first use: most
+# responses hold no data values.
+_TIMESTAMP = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?(?P<offset>Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
 )
@@ -174,7 +175,7 @@ def parse_timestamp(value: str) -> dt.datetime | None:
     Raises ``ValueError`` for a value of the right shape that names no real moment
     (``2003-13-45T25:00:00Z``). Naive values are taken as UTC, which is what the robot sends.
     """
-    if _TIMESTAMP.fullmatch(value) is None:
+    if re.fullmatch(_TIMESTAMP, value) is None:
         return None
     try:
         # Python 3.11 reads every shape the robot sends, and costs nothing to import.
@@ -214,7 +215,7 @@ def _data_value(key: str, pair: Pair, warnings: list[str]) -> DataValue:
                 column=pair.value_column,
             )
         return value
-    shape = _TIMESTAMP.fullmatch(value)
+    shape = re.fullmatch(_TIMESTAMP, value)
     if shape is not None and shape.group("offset") is None:
         warnings.append(f"line {pair.line}: {pair.key} {value!r} has no UTC offset; taken as UTC")
     return moment
