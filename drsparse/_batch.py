@@ -390,15 +390,17 @@ def _pooled(
     ).start()
     window: deque[_Slot] = deque()
     batch: list[_Slot] = []
+    batch_bytes = 0  # the size of the batch's messages, kept as they join
     finished = False
     try:
         ended = False
         while not ended or window:
             # A batch goes to a worker when it is full, or when a worker is idle and no more
             # messages are waiting to join it: a slow input is not held back to fill one.
-            if batch and (ended or _full(batch) or (news.empty() and pool.idle())):
+            full = len(batch) >= BATCH or batch_bytes >= BATCH_BYTES
+            if batch and (ended or full or (news.empty() and pool.idle())):
                 pool.submit(batch, wake)
-                batch = []
+                batch, batch_bytes = [], 0
             while window and (ended or window[0].done()):
                 if window[0].lost():
                     pool = _recover(pool, window, note)
@@ -418,6 +420,7 @@ def _pooled(
                 slot = _Slot(event)
                 if event.data is not None:
                     batch.append(slot)
+                    batch_bytes += len(event.data)
                 window.append(slot)
         finished = True
     finally:
@@ -467,10 +470,6 @@ class _Room:
             self.free += places
             if self.free >= BATCH:
                 self.changed.notify()
-
-
-def _full(batch: list[_Slot]) -> bool:
-    return len(batch) >= BATCH or sum(len(slot.item.data or b"") for slot in batch) >= BATCH_BYTES
 
 
 def _recover(pool: _Pool, window: deque[_Slot], note: Callable[[str], None]) -> _Pool:
