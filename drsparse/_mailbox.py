@@ -25,7 +25,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, NamedTuple
 
 from attrs import evolve, frozen
 
@@ -35,11 +35,20 @@ from drsparse._limits import DEFAULT_LIMITS, Limits, check_limits
 from drsparse._mail import DEFAULT_TRUST, Trust, check_arguments, parse_message
 from drsparse._model import Response
 
-__all__ = ["MailItem", "parse_messages", "read_messages", "with_warnings"]
+__all__ = [
+    "MailItem",
+    "Span",
+    "parse_messages",
+    "read_messages",
+    "read_span",
+    "read_spans",
+    "with_warnings",
+]
 
 #: How much is read at a time from a file or pipe. Its lines are split at once, so a chunk of
 #: short lines is a list of a thousand objects for a moment: small enough to keep memory flat.
 _CHUNK = 16 * 1024
+_CR, _LF = 13, 10
 
 
 @frozen
@@ -320,15 +329,17 @@ def _too_large(source: str, size: int | None, limits: Limits) -> LimitExceededEr
     )
 
 
-def _lines(read: Callable[[int], bytes], first: bytes) -> Iterator[bytes]:
+def _lines(read: Callable[[int], bytes], first: bytes = b"") -> Iterator[bytes]:
     """The lines of a stream with their line breaks (LF, CRLF or bare CR), read in chunks.
 
-    A line longer than a chunk comes in pieces of a chunk or more, so that one endless line
-    never sits in memory whole; every piece but the last of such a line lacks a line break.
-    Raises OSError.
+    A line longer than a chunk comes in pieces (see :func:`_pieces`), so that one endless
+    line never sits in memory whole; every piece but the last of such a line lacks a line
+    break. Where the pieces fall depends on the line alone, not on where the chunks fall: a
+    reader that starts at a line in the middle of a file (:func:`read_span`) sees the pieces
+    that a reader from the start of the file sees. Raises OSError.
     """
     pending = b""
-    chunk = first
+    chunk = first or read(_CHUNK)
     while chunk:
         # bytes.splitlines breaks at LF, CRLF and bare CR only, in C: most of the time of a
         # sweep over an mbox went into finding line breaks one match at a time.
@@ -336,19 +347,34 @@ def _lines(read: Callable[[int], bytes], first: bytes) -> Iterator[bytes]:
         # The last line waits for the next chunk unless it is whole: without its line break,
         # or ending in a CR that may be the first half of a CRLF.
         pending = b"" if lines[-1].endswith(b"\n") else lines.pop()
+        if lines and max(map(len, lines)) > _CHUNK:
+            lines = [piece for line in lines for piece in _pieces(line)]
         yield from lines
-        if len(pending) >= _CHUNK:
-            # Keep a final CR back: it may be the first half of a CRLF.
-            cut = len(pending) - pending.endswith(b"\r")
-            yield pending[:cut]
-            pending = pending[cut:]
+        if len(pending) > _CHUNK:
+            *whole, pending = _pieces(pending)
+            yield from whole
         chunk = read(_CHUNK)
     if pending:
         yield pending
 
 
-def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailItem]:
-    """The messages of an mbox, one at a time.
+def _pieces(line: bytes) -> list[bytes]:
+    """A line (or the start of one) in pieces of a chunk, counted from its start, the last
+    with the rest: a line of up to a chunk is one piece. A CRLF is never cut in two (a piece
+    ending in CR ends a line), and a line holds a CR only at its end."""
+    pieces = []
+    while len(line) > _CHUNK:
+        cut = _CHUNK - (line[_CHUNK - 1] == _CR)
+        pieces.append(line[:cut])
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
+def _mbox(
+    lines: Iterator[bytes], source: str, limits: Limits, *, first: int = 1
+) -> Iterator[MailItem]:
+    """The messages of an mbox, one at a time, numbered from ``first``.
 
     A message starts at a "From " line that starts the file or follows a blank line, and
     ends before the blank line in front of the next one (that blank line is the mbox's, not
@@ -356,7 +382,8 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
     mboxrd escape is undone: ">From " becomes "From ", ">>From " becomes ">From ". A "From "
     line without its date starts a message too when a header follows it, with a warning.
     """
-    number = 0
+    number = first - 1
+    begun = False  # whether a message has started
     message: list[bytes] = []
     size = 0
     too_large = False
@@ -379,9 +406,10 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
             if not starts_line:
                 is_blank = False
             elif after_blank and (undated or _FROM_.match(piece)):
-                if number:
+                if begun:
                     yield finish()
                 number += 1
+                begun = True
                 message, size, too_large, warnings = [], 0, False, ()
                 if undated:
                     line = piece.strip().decode("latin-1")
@@ -404,9 +432,9 @@ def _mbox(lines: Iterator[bytes], source: str, limits: Limits) -> Iterator[MailI
             elif not too_large:
                 message.append(piece)
     except OSError as exc:
-        yield _unreadable(f"{source}#{max(number, 1)}", exc)
+        yield _unreadable(f"{source}#{number + (not begun)}", exc)
         return
-    if number:
+    if begun:
         yield finish()
 
 
@@ -430,3 +458,205 @@ def _undated_separators(lines: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
             yield line, False
     if held is not None:
         yield held, False
+
+
+# -------------------------------------------------------------------------------------------
+# Spans: an mbox file read by several processes
+# -------------------------------------------------------------------------------------------
+
+
+class Span(NamedTuple):
+    """Messages of an mbox file, for another process to read (:func:`read_span`): ``messages``
+    messages from the ``first``-th, in the ``length`` bytes from ``offset``, where the "From "
+    line of the first starts. A named tuple: one crosses a process boundary per batch."""
+
+    path: str
+    offset: int
+    length: int
+    first: int
+    messages: int
+
+
+def read_spans(
+    path: str | None, *, limits: Limits, messages: int, size: int
+) -> Iterator[MailItem | Span]:
+    """What :func:`read_messages` yields, but an mbox file named by ``path`` as :class:`Span`
+    of at most ``messages`` messages, ending with the first message that reaches ``size``
+    bytes, for worker processes to read themselves.
+
+    Telling where each message starts takes a search for "From " lines (:func:`_starts`), a
+    fraction of the time that reading every line of the mbox takes.
+    """
+    if path is None or path == "-" or os.path.isdir(path):
+        yield from _messages(path, limits)
+        return
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after a lazy iteration
+    except OSError as exc:
+        yield _unreadable(path, exc)
+        return
+    with handle:
+        try:
+            status = os.fstat(handle.fileno())
+            # Not a named pipe or a device: they are read once, as they come.
+            regular = stat.S_ISREG(status.st_mode)
+            mbox = regular and _FROM_.match(handle.read(_CHUNK)) is not None
+            if regular:
+                handle.seek(0)
+        except OSError as exc:
+            yield _unreadable(path, exc)
+            return
+        if not mbox:
+            yield from _stream(handle, path, limits, size=status.st_size if regular else None)
+            return
+        group: list[int] = []  # where the messages of the next span start
+        number = 0  # the messages found
+        try:
+            for offset in _starts(handle.read):
+                if group and (len(group) >= messages or offset - group[0] >= size):
+                    yield Span(
+                        path, group[0], offset - group[0], number - len(group) + 1, len(group)
+                    )
+                    group = []
+                group.append(offset)
+                number += 1
+        except OSError as exc:  # a span of the messages whose end is known, then the error
+            if len(group) > 1:
+                yield Span(
+                    path, group[0], group[-1] - group[0], number - len(group) + 1, len(group) - 1
+                )
+            yield _unreadable(f"{path}#{max(number, 1)}", exc)
+            return
+        # The last offset is where the file ends.
+        if len(group) > 1:
+            yield Span(
+                path, group[0], group[-1] - group[0], number - len(group) + 1, len(group) - 1
+            )
+
+
+def read_span(span: Span, *, limits: Limits) -> Iterator[MailItem]:
+    """The messages of ``span``, as :func:`read_messages` reads them from the whole file.
+
+    If the file changed since the span was found (an mbox rewritten while it was read), an
+    error says so after the messages found.
+    """
+    found = 0
+    try:
+        handle = open(span.path, "rb")  # noqa: SIM115 - closed below, after a lazy iteration
+        handle.seek(span.offset)
+    except OSError as exc:
+        for number in range(span.first, span.first + span.messages):
+            yield _unreadable(f"{span.path}#{number}", exc)
+        return
+    with handle:
+        left = span.length
+
+        def read(size: int) -> bytes:
+            nonlocal left
+            data = handle.read(min(size, left))
+            left -= len(data)
+            return data
+
+        for item in _mbox(_lines(read), span.path, limits, first=span.first):
+            found += 1
+            yield item
+    if found != span.messages:
+        source = f"{span.path}#{span.first}"
+        yield MailItem(
+            source,
+            error=UnreadableInputError(
+                f"the mbox changed while it was read: {span.messages} message(s) were in its "
+                f"bytes {span.offset} to {span.offset + span.length}, {found} are now",
+                source=source,
+            ),
+        )
+
+
+# Read at a time when searching for where messages start.
+_BLOCK = 1 << 20
+
+
+def _starts(read: Callable[[int], bytes]) -> Iterator[int]:
+    """Where each message of an mbox starts (its "From " line), exactly as :func:`_mbox` tells
+    them, and last where the mbox ends. Raises OSError.
+
+    A message starts at a line that _mbox takes for a separator: one that starts with "From "
+    and follows a blank line (so a line break is before it, and one of the blank lines LF,
+    CRLF or CR before that). Every "From " in a block of the file is found by a search, and
+    one after a line break is looked at as _mbox looks at it (see :func:`_separator`); the
+    lines between are never split: that is what makes this fast.
+    """
+    # Enough bytes after a "From " line's start for the two pieces _mbox looks at to tell a
+    # separator: the line's first, and the next (of the next line, or of the same long line).
+    look_ahead = 2 * (_CHUNK + 2)
+    buffer = b""
+    base = 0  # the offset of buffer[0] in the file
+    look = 0  # where in buffer the search for the next "From " goes on
+    ended = False
+    first = True
+    while True:
+        # Enough read to look at the line of any "From " found in the first half of a block.
+        while not ended and len(buffer) - look <= look_ahead + _BLOCK // 2:
+            more = read(_BLOCK)
+            ended = not more
+            # What was looked at already is dropped, but for the three bytes a blank line
+            # and the line break before it take.
+            keep = max(look - 3, 0)
+            buffer, base, look = buffer[keep:] + more, base + keep, look - keep
+        # The first line starts the first message when _mbox takes it for a separator
+        # (always, but for a line longer than any mbox writer makes).
+        if first and buffer and _separator(buffer, 0):
+            yield 0
+        first = False
+        while True:
+            # bytes.find, not a pattern: sre searches for "[\r\n]From " ten times slower.
+            at = buffer.find(b"From ", look)
+            if at < 0 or (not ended and at + look_ahead > len(buffer)):
+                break
+            look = at + 1
+            if (
+                at
+                and buffer[at - 1] in (_CR, _LF)
+                and _after_blank(buffer, at)
+                and _separator(buffer, at)
+            ):
+                yield base + at
+        if ended:
+            yield base + len(buffer)
+            return
+        # Not looked at yet: a "From " too near the end, or one the end of the block cuts.
+        look = at if at >= 0 else max(len(buffer) - 4, look)
+
+
+def _after_blank(buffer: bytes, at: int) -> bool:
+    """Whether the line before ``buffer[at]`` (which follows a line break) is a blank line."""
+    if buffer[at - 1] == _LF:
+        if at >= 2 and buffer[at - 2] == _LF:  # LF LF
+            return True
+        # CR LF is one line break: a blank line only after another line break.
+        return at >= 3 and buffer[at - 2] == _CR and buffer[at - 3] in (_CR, _LF)
+    return at >= 2 and buffer[at - 2] in (_CR, _LF)  # a bare CR after a line break
+
+
+def _separator(buffer: bytes, at: int) -> bool:
+    """Whether _mbox takes the line at ``buffer[at]`` for a separator if a blank line is
+    before it: its first piece, and the next one for a "From " line without a date."""
+    end = _piece_end(buffer, at)
+    piece = buffer[at:end]
+    if _FROM_.match(piece):
+        return True
+    if not re.match(_FROM_WITHOUT_DATE, piece):
+        return False
+    return re.match(_MESSAGE_HEADER, buffer[end : _piece_end(buffer, end)]) is not None
+
+
+def _piece_end(buffer: bytes, at: int) -> int:
+    """Where the piece of a line that starts at ``buffer[at]`` ends (see :func:`_pieces`)."""
+    found = re.compile(_BREAK).search(buffer, at, at + _CHUNK + 2)
+    if found is None or found.end() - at > _CHUNK:
+        # A long line: _pieces cuts it a chunk in, or one byte before a CRLF there.
+        return min(at + _CHUNK - (buffer[at + _CHUNK - 1 : at + _CHUNK] == b"\r"), len(buffer))
+    return found.end()
+
+
+_BREAK = rb"\r\n?|\n"

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import io
 import mailbox
 import os
 import re
 import sys
+import tempfile
 import tracemalloc
+from collections.abc import Iterator
 from email.message import Message
 from email.policy import compat32
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drsparse import (
     DrsParseError,
@@ -21,9 +26,10 @@ from drsparse import (
     Limits,
     MissingKeyError,
     UnreadableInputError,
+    _mailbox,
     testing,
 )
-from drsparse._mailbox import MailItem, parse_messages, read_messages
+from drsparse._mailbox import MailItem, Span, parse_messages, read_messages, read_span, read_spans
 
 
 def robot_mail(number: int, body_extra: str = "") -> Message:
@@ -37,6 +43,29 @@ def robot_mail(number: int, body_extra: str = "") -> Message:
 
 def items(path: str | Path | None, **kw: Limits) -> list[MailItem]:
     return list(read_messages(path, **kw))
+
+
+Described = list[tuple[str, bytes | None, tuple[str, ...], str]]
+
+
+def described(found: list[MailItem]) -> Described:
+    """What each item holds, its error in words (errors compare as objects, not as values)."""
+    return [(item.source, item.data, item.warnings, repr(item.error)) for item in found]
+
+
+def read(path: str | Path, *, limits: Limits | None = None) -> Described:
+    return described(items(path, limits=limits or Limits()))
+
+
+def spanned(
+    path: str | Path, *, messages: int = 2, size: int = 1 << 20, limits: Limits | None = None
+) -> Described:
+    """The messages of ``path`` as worker processes read them: in spans, each read alone."""
+    limits = limits or Limits()
+    found: list[MailItem] = []
+    for unit in read_spans(str(path), limits=limits, messages=messages, size=size):
+        found += read_span(unit, limits=limits) if isinstance(unit, Span) else [unit]
+    return described(found)
 
 
 def message_ids(found: list[MailItem]) -> list[str | None]:
@@ -105,6 +134,7 @@ def test_mbox_line_endings(mbox_path: Path, tmp_path: Path, ending: bytes) -> No
     lf = items(mbox_path)
     found = items(other)
     assert [item.source.rpartition("#")[2] for item in found] == ["1", "2", "3", "4", "5"]
+    assert spanned(other) == described(found)
     for mine, reference in zip(found, lf, strict=True):
         assert mine.data is not None
         assert mine.data.replace(ending, b"\n") == reference.data
@@ -120,6 +150,7 @@ def test_mbox_split_needs_blank_line_and_date(tmp_path: Path) -> None:
     )
     found = items(path)
     assert [item.source for item in found] == [f"{path}#1", f"{path}#2"]
+    assert spanned(path, messages=1) == described(found)
     assert found[0].data is not None
     assert found[0].data.endswith(b"\nFrom the robot, no date\nstill one\n")
     assert found[1].data == b"Subject: two\n\nbody two\n"
@@ -140,9 +171,22 @@ def test_long_lines_and_chunk_boundaries(tmp_path: Path) -> None:
     )
     found = items(path)
     assert len(found) == 7
+    assert spanned(path, messages=3) == spanned(path, messages=1) == described(found)
     assert found[0].data == b"Subject: long\n\n" + long_line + b"\n"
     for n, item in enumerate(found[1:]):
         assert item.data == b"Subject: %d\r\n\r\n" % n + b"y" * (65_536 - 40 + n) + b"\r\n"
+
+
+def test_a_crlf_is_never_cut_in_two(tmp_path: Path) -> None:
+    # A line whose CR is the last byte of a chunk's worth: cut between CR and LF, the LF would
+    # read as a blank line, and the "From " line after it as the start of a message.
+    for length in range(16 * 1024 - 3, 16 * 1024 + 3):
+        path = tmp_path / f"box{length}"
+        body = b"y" * length + b"\r\nFrom a@b Mon Oct 21 10:00:00 2024\r\n"
+        path.write_bytes(b"From a@b Mon Oct 21 10:00:00 2024\r\nSubject: x\r\n\r\n" + body)
+        (item,) = items(path)
+        assert item.data == b"Subject: x\r\n\r\n" + body
+        assert spanned(path) == described([item])
 
 
 def test_mbox_memory_stays_flat(tmp_path: Path) -> None:
@@ -170,11 +214,120 @@ def test_mbox_message_beyond_the_limit(tmp_path: Path) -> None:
     # The kit's mails are some 1.9 KB; the second carries 5,000 bytes more.
     found = items(path, limits=Limits(max_message_bytes=4000))
     assert [item.source for item in found] == [f"{path}#{n}" for n in (1, 2, 3)]
+    assert spanned(path, limits=Limits(max_message_bytes=4000)) == described(found)
     assert found[0].data is not None
     assert found[2].data is not None
     assert isinstance(found[1].error, LimitExceededError)
     assert found[1].error.source == f"{path}#2"
     assert found[1].data is None
+
+
+# -------------------------------------------------------------------------------------------
+# Spans: an mbox read by several processes
+# -------------------------------------------------------------------------------------------
+
+# Lines that start a message, or may, or must not; and lines of every other kind.
+_FROM_LINES = [
+    b"From a@b Mon Oct 21 10:00:00 2024",
+    b"From a@b",  # without a date: a separator only when a header follows
+    b"From MAILER-DAEMON x",
+    b"From the robot 1:23",
+    b"From ",
+]
+_OTHER_LINES = [b"", b"Subject: x", b"x-a: b", b"body", b">From q", b">>From q", b"From: a@b"]
+_line = st.one_of(
+    st.sampled_from(_FROM_LINES + _OTHER_LINES),
+    # Long lines: cut in pieces at the small chunk sizes below.
+    st.builds(lambda n, end: b"x" * n + end, st.integers(0, 70), st.sampled_from(_FROM_LINES)),
+    # A blank line and a "From " line, whatever their line breaks.
+    st.builds(
+        lambda blank, brk, line: blank + brk + line,
+        st.sampled_from([b"", b"\r", b"\n"]),
+        st.sampled_from([b"\n", b"\r\n", b"\r"]),
+        st.sampled_from(_FROM_LINES),
+    ),
+)
+_mboxes = st.lists(
+    st.tuples(_line, st.sampled_from([b"\n", b"\r\n", b"\r", b""])), max_size=50
+).map(lambda lines: _FROM_LINES[0] + b"\n" + b"".join(line + brk for line, brk in lines))
+
+
+@contextlib.contextmanager
+def reading_sizes(chunk: int, block: int) -> Iterator[None]:
+    """Smaller read sizes: the edge cases of a few megabytes (a line cut in pieces, a "From "
+    at the end of a block) in a file of a few hundred bytes."""
+    saved = _mailbox._CHUNK, _mailbox._BLOCK
+    _mailbox._CHUNK, _mailbox._BLOCK = chunk, block
+    try:
+        yield
+    finally:
+        _mailbox._CHUNK, _mailbox._BLOCK = saved
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=_mboxes,
+    chunk=st.sampled_from([8, 13, 40, 16 * 1024]),
+    block=st.sampled_from([1, 7, 64, 1 << 20]),
+    span=st.tuples(st.sampled_from([1, 2, 16]), st.sampled_from([1, 100, 1 << 20])),
+    limit=st.sampled_from([30, 200, 1 << 20]),
+)
+def test_spans_read_as_the_whole_file_reads(
+    data: bytes, chunk: int, block: int, span: tuple[int, int], limit: int
+) -> None:
+    # The worker processes of --jobs read an mbox file in spans that the search for "From "
+    # lines found: the same messages, numbers, bytes, warnings and errors as one reader.
+    with tempfile.TemporaryDirectory() as folder, reading_sizes(chunk, block):
+        path = Path(folder) / "box"
+        path.write_bytes(data)
+        limits = Limits(max_message_bytes=limit)
+        messages, size = span
+        assert spanned(path, messages=messages, size=size, limits=limits) == read(
+            path, limits=limits
+        )
+
+
+def test_spans_of_a_large_mbox(mbox_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "large"
+    with open(path, "wb") as large:
+        for _ in range(300):  # 3 MB: several blocks of the search
+            large.write(mbox_path.read_bytes())
+    units = list(read_spans(str(path), limits=Limits(), messages=64, size=1 << 20))
+    spans = [unit for unit in units if isinstance(unit, Span)]
+    assert len(spans) == len(units)
+    assert [span.messages for span in spans[:2]] == [64, 64]
+    assert sum(span.messages for span in spans) == 1500
+    assert spanned(path, messages=64) == read(path)
+
+
+def test_a_span_of_a_file_that_changed(mbox_path: Path) -> None:
+    (_, second) = read_spans(str(mbox_path), limits=Limits(), messages=3, size=1 << 20)
+    assert isinstance(second, Span)
+    assert (second.first, second.messages) == (4, 2)
+    mbox_path.write_bytes(mbox_path.read_bytes()[: second.offset + 100])  # cut short
+    found = list(read_span(second, limits=Limits()))
+    assert [item.source for item in found] == [f"{mbox_path}#4", f"{mbox_path}#4"]
+    assert isinstance(found[-1].error, UnreadableInputError)
+    assert "the mbox changed while it was read: 2 message(s)" in str(found[-1].error)
+    mbox_path.unlink()
+    gone = list(read_span(second, limits=Limits()))
+    assert [item.source for item in gone] == [f"{mbox_path}#4", f"{mbox_path}#5"]
+    assert all(isinstance(item.error, UnreadableInputError) for item in gone)
+
+
+def test_spans_of_what_is_not_an_mbox_file(tmp_path: Path, mbox_path: Path) -> None:
+    (tmp_path / "one.eml").write_bytes(robot_mail(1).as_bytes())
+    maildir = tmp_path / "Maildir"
+    (maildir / "new").mkdir(parents=True)
+    (maildir / "new" / "1").write_bytes(robot_mail(2).as_bytes())
+    (maildir / "new" / "2").write_bytes(mbox_path.read_bytes())
+    for path in (tmp_path / "one.eml", maildir, tmp_path / "missing", tmp_path):
+        # Read here as read_messages reads them: a message, a folder, an error.
+        assert spanned(path) == read(path)
+        assert not any(
+            isinstance(unit, Span)
+            for unit in read_spans(str(path), limits=Limits(), messages=2, size=1 << 20)
+        )
 
 
 # -------------------------------------------------------------------------------------------
