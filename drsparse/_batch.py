@@ -7,12 +7,16 @@ message with what it gave, its responses or the error that stopped it, whether t
 were parsed here or by ``--jobs N`` worker processes. One bad message never stops a batch,
 nor does a worker process that dies (its messages are parsed again, see :func:`_pooled`).
 
-What crosses a process boundary is a batch of messages per task: ``(source, bytes, the mail
-reader's warnings)`` to a worker, and back what each gave, made into what the caller wants in
-the worker (``then``: ``drsparse parse`` has its records written there, a few strings that
-cost less to pass back than the typed values they were made from) or its error.
-At most ``IN_FLIGHT * N * BATCH`` messages are held at once, so a 200 MB mbox is never read
-into memory.
+What crosses a process boundary is a batch of messages per task. The messages of an mbox
+file go as a :class:`~drsparse._mailbox.Span`, where they are in the file, and the worker
+reads them itself: the main process only searches the file for where messages start, a
+fraction of reading it (it was a third of the main process's time, and the main process's
+time is what keeps two workers from halving a run). Other messages (a pipe, a Maildir) go as
+``(source, bytes, the mail reader's warnings)``. What comes back is what each message gave,
+made into what the caller wants in the worker (``then``: ``drsparse parse`` has its records
+written there, a few strings that cost less to pass back than the typed values they were made
+from) or its error, with the message's bytes for an error (the quarantine keeps them).
+At most ``IN_FLIGHT * N`` batches are read ahead, so a 200 MB mbox is never read into memory.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from drsparse._auth import DEFAULT_TRUST, Trust
 from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, InternalError
 from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._mailbox import MailItem, read_messages, with_warnings
+from drsparse._mailbox import MailItem, Span, read_messages, read_span, read_spans, with_warnings
 from drsparse._model import Response
 from drsparse._quarantine import NOTE_SUFFIX
 
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "IN_FLIGHT",
     "READER_THREAD",
+    "Message",
     "Options",
     "Parsed",
     "parse_data",
@@ -56,6 +61,12 @@ READER_THREAD = "drsparse-reader"
 #: one task per message cost more in passing it between processes than in parsing it.
 BATCH = 16
 BATCH_BYTES = 1 << 20
+#: The messages of an mbox file go in spans of at most SPAN messages, up to the first that
+#: reaches SPAN_BYTES: all that crosses is where they are, and what comes back is small, so a
+#: span can hold more than a batch of messages read here (fewer, larger tasks cost the main
+#: process less; a span is one batch for IN_FLIGHT).
+SPAN = 4 * BATCH
+SPAN_BYTES = 4 * BATCH_BYTES
 #: Batches in flight per worker process: enough to keep every worker busy while the main
 #: process reads the next messages and writes the results, few enough to keep memory flat.
 IN_FLIGHT = 4
@@ -64,6 +75,19 @@ IN_FLIGHT = 4
 Parsed = list[Response] | DrsParseError
 #: What a caller of :func:`parse_items` makes of a message's responses (see ``then``).
 T = TypeVar("T")
+
+
+class Message(NamedTuple):
+    """A message as :func:`parse_items` hands it on, with what it gave."""
+
+    #: A path, ``path#N`` for the N-th message of an mbox, ``-`` for standard input.
+    source: str
+    #: Its bytes; None for one that could not be read, and for one that a worker process read
+    #: and parsed without an error (its bytes stay there; those of an error come back, for
+    #: the quarantine).
+    data: bytes | None
+    #: Its size in bytes (0 for one that could not be read).
+    size: int
 
 
 class Options(NamedTuple):
@@ -150,7 +174,7 @@ def parse_items(
     jobs: int = 1,
     note: Callable[[str], None] | None = None,
     waiting: Callable[[], None] | None = None,
-) -> Generator[tuple[MailItem, T | DrsParseError], None, None]:
+) -> Generator[tuple[Message, T | DrsParseError], None, None]:
     """Every message of every path (``None`` or ``-``: standard input) with what it gave, in
     input order: ``then`` of its responses (:func:`typed`: the responses themselves), or its
     error.
@@ -164,13 +188,13 @@ def parse_items(
     Close the iterator (``contextlib.closing``) to stop early: the worker processes are
     stopped at once, without finishing what they hold.
     """
-    items = _items(paths, options)
     if jobs <= 1:
-        for item in items:
-            yield item, _then(parse_item(item, options), then, item.source)
+        for item in _items(paths, options):
+            message = Message(item.source, item.data, len(item.data or b""))
+            yield message, _then(parse_item(item, options), then, item.source)
     else:
         yield from _pooled(
-            items,
+            _units(paths, options),
             options,
             then=then,
             jobs=jobs,
@@ -182,11 +206,24 @@ def parse_items(
 def _items(paths: Sequence[str | None], options: Options) -> Iterator[MailItem]:
     for path in paths or [None]:
         for item in read_messages(path, limits=options.limits):
-            # A quarantine note found in a folder is not a message (a path named on the
-            # command line is read, whatever its name: the user asked for it).
-            if item.source != path and item.source.endswith(NOTE_SUFFIX):
-                continue
-            yield item
+            if not _note(item, path):
+                yield item
+
+
+def _units(paths: Sequence[str | None], options: Options) -> Iterator[MailItem | Span]:
+    """The messages of ``paths`` for worker processes: the messages of an mbox file in spans
+    of a batch, which the workers read themselves."""
+    for path in paths or [None]:
+        units = read_spans(path, limits=options.limits, messages=SPAN, size=SPAN_BYTES)
+        for unit in units:
+            if isinstance(unit, Span) or not _note(unit, path):
+                yield unit
+
+
+def _note(item: MailItem, path: str | None) -> bool:
+    """Whether ``item`` is a quarantine note found in a folder: not a message (a path named on
+    the command line is read, whatever its name: the user asked for it)."""
+    return item.source != path and item.source.endswith(NOTE_SUFFIX)
 
 
 # -------------------------------------------------------------------------------------------
@@ -215,36 +252,60 @@ def _start_worker(options: Options, then: Callable[[list[Response]], Any]) -> No
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
 
 
-def _work(batch: list[tuple[str, bytes, tuple[str, ...]]]) -> list[Any]:
+#: What a worker is given: the bytes of a message read by the main process, or a span of an
+#: mbox file to read itself.
+_Unit = tuple[str, bytes, tuple[str, ...]] | Span
+#: What each message of a unit gave, in order.
+_Done = list[tuple[Message, Any]]
+
+
+def _work(batch: list[_Unit]) -> list[_Done]:
     return [
-        _then(
-            with_warnings(parsed, warnings) if isinstance(parsed, list) else parsed,
-            _worker_then,
-            source,
-        )
-        for source, data, warnings in batch
-        for parsed in [parse_data(source, data, _worker_options)]
+        [_worked(item) for item in read_span(unit, limits=_worker_options.limits)]
+        if isinstance(unit, Span)
+        else [_worked(MailItem(unit[0], unit[1], warnings=unit[2]))]
+        for unit in batch
     ]
 
 
+def _worked(item: MailItem) -> tuple[Message, Any]:
+    result = _then(parse_item(item, _worker_options), _worker_then, item.source)
+    # The bytes of a message that failed go back for the quarantine; the others stay here.
+    data = item.data if isinstance(result, DrsParseError) else None
+    return Message(item.source, data, len(item.data or b"")), result
+
+
+def _settled(item: MailItem) -> tuple[Message, Any]:
+    """A message that could not be read, with its error."""
+    error = item.error or InternalError("the mail reader gave neither data nor an error")
+    return Message(item.source, None, 0), error
+
+
 class _Slot:
-    """A message in the window: its item, the future of the batch it went in with and its
-    place there, or what it gave once settled."""
+    """A unit in the window (a message, or a span of an mbox): the future of the batch it went
+    in with and its place there, or what its messages gave once settled."""
 
-    __slots__ = ("future", "index", "item", "parsed", "settled")
+    __slots__ = ("future", "index", "results", "unit")
 
-    def __init__(self, item: MailItem) -> None:
-        self.item = item
-        self.future: Future[list[Any]] | None = None
+    def __init__(self, unit: MailItem | Span) -> None:
+        self.unit = unit
+        self.future: Future[list[_Done]] | None = None
         self.index = 0
-        #: What the message gave, once settled after its worker process died.
-        self.settled = False
-        self.parsed: Any = None
+        #: What its messages gave, once settled: at once for a message that could not be
+        #: read, after its worker process died for the others.
+        self.results: _Done | None = None
+        if isinstance(unit, MailItem) and unit.data is None:
+            self.results = [_settled(unit)]
+
+    def messages(self) -> int:
+        return self.unit.messages if isinstance(self.unit, Span) else 1
+
+    def size(self) -> int:
+        return self.unit.length if isinstance(self.unit, Span) else len(self.unit.data or b"")
 
     def done(self) -> bool:
-        # A message that could not be read is settled at once; one still waiting for its
-        # batch to be sent (no future yet) is not.
-        if self.settled or self.item.data is None:
+        # One still waiting for its batch to be sent (no future yet) is not done.
+        if self.results is not None:
             return True
         return self.future is not None and self.future.done()
 
@@ -252,15 +313,14 @@ class _Slot:
         """Whether the worker process that held it died (this waits for it to be done)."""
         from concurrent.futures import BrokenExecutor
 
-        if self.settled or self.future is None:
+        if self.results is not None or self.future is None:
             return False
         return isinstance(self.future.exception(), BrokenExecutor)
 
-    def result(self) -> Any:
-        if self.settled:
-            return self.parsed
-        if self.future is None:  # a message that could not be read: its error
-            return self.item.error or InternalError("the mail reader gave neither data nor error")
+    def result(self) -> _Done:
+        if self.results is not None:
+            return self.results
+        assert self.future is not None
         return self.future.result()[self.index]
 
 
@@ -277,7 +337,7 @@ class _Pool:
         self.executor = ProcessPoolExecutor(
             jobs, mp_context=context, initializer=_start_worker, initargs=(options, then)
         )
-        self.running: set[Future[list[Any]]] = set()
+        self.running: set[Future[list[_Done]]] = set()
         if context.get_start_method() == "fork":
             # The executor forks all its workers at the first task: now, while this is the
             # only thread (see _context).
@@ -293,15 +353,16 @@ class _Pool:
         return len(self.running) < self.jobs
 
     def submit(self, slots: list[_Slot], wake: Callable[[], None]) -> None:
-        """Send the messages of ``slots`` to a worker as one task; ``wake`` when it is done."""
+        """Send the units of ``slots`` to a worker as one task; ``wake`` when it is done."""
         from concurrent.futures import BrokenExecutor, Future
 
-        batch = [
-            (slot.item.source, slot.item.data, slot.item.warnings)
+        batch: list[_Unit] = [
+            slot.unit
+            if isinstance(slot.unit, Span)
+            else (slot.unit.source, slot.unit.data or b"", slot.unit.warnings)
             for slot in slots
-            if slot.item.data is not None
         ]
-        future: Future[list[Any]]
+        future: Future[list[_Done]]
         try:
             future = self.executor.submit(_work, batch)
         except BrokenExecutor as exc:  # broken before its news came in: lost like the others
@@ -350,21 +411,22 @@ class _Pool:
 
 
 def _pooled(
-    items: Iterable[MailItem],
+    units: Iterable[MailItem | Span],
     options: Options,
     *,
     then: Callable[[list[Response]], Any],
     jobs: int,
     note: Callable[[str], None],
     waiting: Callable[[], None],
-) -> Generator[tuple[MailItem, Any], None, None]:
-    """The messages of ``items`` parsed by ``jobs`` processes, in the order of ``items``.
+) -> Generator[tuple[Message, Any], None, None]:
+    """The messages of ``units`` parsed by ``jobs`` processes, in the order of ``units``.
 
     Not ``executor.map``: it submits the whole iterable at once, which would read every
     message of an archive into memory before the first result comes back. Here a thread
-    reads the messages while fewer than ``IN_FLIGHT * jobs`` batches wait, and each result is handed
-    on as soon as it and all before it are in: a slow input (a mailbox still being written
-    into a pipe) does not hold back the records of messages parsed already.
+    reads the messages (or finds the spans) while fewer than ``IN_FLIGHT * jobs`` batches wait,
+    and each result is handed on as soon as it and all before it are in: a slow input (a
+    mailbox still being written into a pipe) does not hold back the records of messages
+    parsed already.
 
     A worker process that dies (the kernel's out-of-memory killer, a ``kill -9``) takes the
     pool with it, and every message in the pool with that: each is parsed once more, alone, in
@@ -386,27 +448,27 @@ def _pooled(
     pool = _Pool(jobs, options, then)
     # A daemon: reading may block on a pipe that the main thread has stopped waiting for.
     threading.Thread(
-        target=_read, args=(items, news, room, stopped), name=READER_THREAD, daemon=True
+        target=_read, args=(units, news, room, stopped), name=READER_THREAD, daemon=True
     ).start()
     window: deque[_Slot] = deque()
     batch: list[_Slot] = []
-    batch_bytes = 0  # the size of the batch's messages, kept as they join
+    batch_messages = batch_bytes = 0  # the batch's messages and their size, kept as they join
     finished = False
     try:
         ended = False
         while not ended or window:
             # A batch goes to a worker when it is full, or when a worker is idle and no more
             # messages are waiting to join it: a slow input is not held back to fill one.
-            full = len(batch) >= BATCH or batch_bytes >= BATCH_BYTES
+            full = batch_messages >= BATCH or batch_bytes >= BATCH_BYTES
             if batch and (ended or full or (news.empty() and pool.idle())):
                 pool.submit(batch, wake)
-                batch, batch_bytes = [], 0
+                batch, batch_messages, batch_bytes = [], 0, 0
             while window and (ended or window[0].done()):
                 if window[0].lost():
                     pool = _recover(pool, window, note)
                 slot = window.popleft()
-                room.give()
-                yield slot.item, slot.result()
+                room.give(_places(slot.unit))
+                yield from slot.result()
             if ended:
                 continue
             if news.empty():
@@ -416,11 +478,12 @@ def _pooled(
                 ended = True
             elif isinstance(event, _Failed):
                 raise event.exc
-            elif isinstance(event, MailItem):
+            elif isinstance(event, MailItem | Span):
                 slot = _Slot(event)
-                if event.data is not None:
+                if slot.results is None:
                     batch.append(slot)
-                    batch_bytes += len(event.data)
+                    batch_messages += slot.messages()
+                    batch_bytes += slot.size()
                 window.append(slot)
         finished = True
     finally:
@@ -431,27 +494,33 @@ def _pooled(
 
 
 def _read(
-    items: Iterable[MailItem],
+    units: Iterable[MailItem | Span],
     news: queue.SimpleQueue[object],
     room: _Room,
     stopped: threading.Event,
 ) -> None:
-    """The reading thread: each message into ``news`` while there is ``room``, then _END."""
+    """The reading thread: each unit into ``news`` while there is ``room``, then _END."""
     try:
-        for item in items:
-            room.take()
+        for unit in units:
+            room.take(_places(unit))
             if stopped.is_set():
                 return
-            news.put(item)
+            news.put(unit)
     except BaseException as exc:  # handed to the main thread, which raises it
         news.put(_Failed(exc))
     news.put(_END)
 
 
+def _places(unit: MailItem | Span) -> int:
+    """The places of the reading thread's room that ``unit`` takes: a span is one batch."""
+    return BATCH if isinstance(unit, Span) else 1
+
+
 class _Room:
-    """The messages the reading thread may read ahead of the results handed on. It takes a
-    place per message; freed places wake it a batch at a time, not once per message (a wake
-    is a switch between threads, as costly as a small message's records)."""
+    """The messages the reading thread may read ahead of the results handed on: a place per
+    message read here, a batch's places for a span. Freed places wake it a batch at a time,
+    not once per message (a wake is a switch between threads, as costly as a small message's
+    records)."""
 
     def __init__(self, places: int) -> None:
         import threading
@@ -459,11 +528,11 @@ class _Room:
         self.free = places
         self.changed = threading.Condition()
 
-    def take(self) -> None:
+    def take(self, places: int = 1) -> None:
         with self.changed:
-            while self.free <= 0:
+            while self.free < places:
                 self.changed.wait()
-            self.free -= 1
+            self.free -= places
 
     def give(self, places: int = 1) -> None:
         with self.changed:
@@ -474,33 +543,45 @@ class _Room:
 
 def _recover(pool: _Pool, window: deque[_Slot], note: Callable[[str], None]) -> _Pool:
     """After a worker process died: parse each message the broken pool held once more, alone,
-    in a fresh pool; return the pool that goes on with the next messages."""
+    in a fresh pool (the messages of a span are read here for that); return the pool that
+    goes on with the next messages."""
     from concurrent.futures import BrokenExecutor
 
     lost = [slot for slot in window if slot.lost()]
     cause = pool.cause()
     note(
-        f"drsparse: a worker process was {cause}; the {len(lost)} message(s) it held in the "
-        "pool are parsed again"
+        f"drsparse: a worker process was {cause}; the {sum(slot.messages() for slot in lost)} "
+        "message(s) it held in the pool are parsed again"
     )
     pool.close(now=True)
     pool = pool.again()
+    limits = pool.options.limits
     for slot in lost:
-        pool.submit([slot], lambda: None)
-        assert slot.future is not None
-        slot.settled = True
-        try:
-            (slot.parsed,) = slot.future.result()
-        except BrokenExecutor:
-            again = pool.cause()
-            note(f"drsparse: {slot.item.source}: its worker process was {again} again")
-            slot.parsed = InternalError(
-                f"the worker process parsing this message was {cause}, and {again} when "
-                "it was parsed again (out of memory? killed?)",
-                source=slot.item.source,
-            )
-            pool.close(now=True)
-            pool = pool.again()
+        unit = slot.unit
+        results: _Done = []
+        for item in read_span(unit, limits=limits) if isinstance(unit, Span) else [unit]:
+            alone = _Slot(item)
+            if alone.results is None:
+                pool.submit([alone], lambda: None)
+                try:
+                    alone.result()
+                except BrokenExecutor:
+                    again = pool.cause()
+                    note(f"drsparse: {item.source}: its worker process was {again} again")
+                    alone.results = [
+                        (
+                            Message(item.source, item.data, len(item.data or b"")),
+                            InternalError(
+                                f"the worker process parsing this message was {cause}, and "
+                                f"{again} when it was parsed again (out of memory? killed?)",
+                                source=item.source,
+                            ),
+                        )
+                    ]
+                    pool.close(now=True)
+                    pool = pool.again()
+            results += alone.result()
+        slot.results = results
     return pool
 
 

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 from drsparse._writers import columns, printable
 
 if TYPE_CHECKING:
-    from drsparse._batch import Parsed
+    from drsparse._batch import Message, Parsed
     from drsparse._codes import CodeTable
-    from drsparse._mailbox import MailItem
     from drsparse._model import Response
 
 __all__ = ["Summary", "summary_text"]
@@ -34,9 +33,9 @@ class Summary:
         self.unknown_keys: Counter[str] = Counter()
         self.warnings: Counter[str] = Counter()
 
-    def add(self, item: MailItem, parsed: Parsed) -> None:
+    def add(self, item: Message, parsed: Parsed) -> None:
         self.messages += 1
-        self.bytes += len(item.data or b"")
+        self.bytes += item.size
         if not isinstance(parsed, list):
             self.failed += 1
             self.errors[type(parsed).__name__] += 1

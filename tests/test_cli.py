@@ -370,6 +370,40 @@ def test_folder_tree_and_jobs(tmp_path: Path) -> None:
     assert figures[0]["responses"] == len(one.records) - len(errors)
 
 
+def test_an_mbox_file_read_by_the_workers(tmp_path: Path) -> None:
+    # With --jobs, the workers read the messages of an mbox file named on the command line
+    # themselves, in spans: the same records, errors, figures and quarantine as one process.
+    path = tmp_path / "box.mbox"
+    box = mailbox.mbox(path)
+    names = ("plain-single.eml", "several-responses.eml", "base64.eml", "robot-multipart.eml")
+    mails = [(SAMPLES / "mail" / name).read_bytes() for name in names]
+    for number in range(150):
+        box.add(BAD_MESSAGE if number % 37 == 5 else mails[number % len(mails)])
+    box.close()
+    one = run("parse", "--jobs", "1", "--quarantine", tmp_path / "q1", path)
+    two = run("parse", "--jobs", "2", "--quarantine", tmp_path / "q2", path)
+    assert one.status == two.status == 1
+    assert two.out == one.out
+    assert two.err == one.err
+    sources = list(dict.fromkeys(record["source"] for record in one.records))
+    assert sources == [f"{path}#{number}" for number in range(1, 151)]
+    errors = [record["source"] for record in one.records if record["type"] == "error"]
+    assert errors == [f"{path}#{number + 1}" for number in range(150) if number % 37 == 5]
+    # The bytes of a message that failed come back from the worker for the quarantine.
+    kept = [
+        {file.name: file.read_bytes() for file in (tmp_path / folder).iterdir()}
+        for folder in ("q1", "q2")
+    ]
+    assert kept[0] == kept[1]
+    assert len(kept[0]) == 2 * len(errors)
+    scans = [json.loads(run("scan", "--json", *jobs, path).out) for jobs in ((), ("-j", "2"))]
+    for summary in scans:
+        for key in ("seconds", "messages_per_second", "mb_per_second"):
+            del summary[key]
+    assert scans[0] == scans[1]
+    assert scans[0]["messages"] == 150
+
+
 @pytest.mark.parametrize(
     ("output", "authentic"), [("json", False), ("csv", True), ("table", False), ("jsonl", True)]
 )

@@ -270,10 +270,9 @@ def _slow_message(number: int) -> bytes:
     )
 
 
-def test_workers_that_keep_dying_give_error_records(feeding: subprocess.Popen[bytes]) -> None:
-    # Every worker is killed as soon as it is seen: each message is tried twice, then
-    # reported, and the run goes on to the end.
-    assert feeding.stdin is not None
+@contextlib.contextmanager
+def _killing_every_worker(pid: int) -> Iterator[None]:
+    """Every worker process of the command ``pid`` killed as soon as it is seen."""
     stop = threading.Event()
 
     def kill_workers() -> None:
@@ -281,7 +280,7 @@ def test_workers_that_keep_dying_give_error_records(feeding: subprocess.Popen[by
         # command line of the command, for a moment shorter than a look at /proc.
         seen: set[int] = set()
         while not stop.is_set():
-            workers = _workers(feeding.pid)
+            workers = _workers(pid)
             for worker in workers & seen:
                 with contextlib.suppress(OSError):
                     os.kill(worker, signal.SIGKILL)
@@ -291,12 +290,34 @@ def test_workers_that_keep_dying_give_error_records(feeding: subprocess.Popen[by
     killer = threading.Thread(target=kill_workers)
     killer.start()
     try:
-        out, err = feeding.communicate(b"".join(map(_slow_message, (1, 2, 3))), timeout=60)
+        yield
     finally:
         stop.set()
         killer.join()
+
+
+@pytest.mark.parametrize("given", ["pipe", "file"])
+def test_workers_that_keep_dying_give_error_records(tmp_path: Path, given: str) -> None:
+    # Every worker is killed as soon as it is seen: each message is tried twice, then
+    # reported, and the run goes on to the end. From a pipe the command reads the messages;
+    # from an mbox file the workers read them, and the command when a worker died.
+    mbox = b"".join(map(_slow_message, (1, 2, 3)))
+    path = tmp_path / "slow.mbox"
+    path.write_bytes(mbox)
+    with (
+        subprocess.Popen(
+            [*COMMAND, "parse", "-j", "2", *([path] if given == "file" else [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+        ) as process,
+        _killing_every_worker(process.pid),
+    ):
+        out, err = process.communicate(mbox if given == "pipe" else b"", timeout=60)
     records = [json.loads(line) for line in out.splitlines()]
-    assert [record["source"] for record in records] == ["-#1", "-#2", "-#3"]
+    label = "-" if given == "pipe" else str(path)
+    assert [record["source"] for record in records] == [f"{label}#{n}" for n in (1, 2, 3)]
     errors = [record for record in records if record["type"] == "error"]
     assert errors, err
     # A worker killed before the fork server could learn how it ended is reported by the
@@ -305,8 +326,31 @@ def test_workers_that_keep_dying_give_error_records(feeding: subprocess.Popen[by
     for error in errors:
         assert error["error"] == "InternalError"
         assert cause.search(error["message"]), error["message"]
-    assert feeding.returncode == 1
+    assert process.returncode == 1
     assert cause.search(err.decode()), err
+
+
+def test_a_killed_worker_loses_no_message_of_an_mbox_file(tmp_path: Path) -> None:
+    # The workers read the messages of an mbox file themselves, a span of them at a time: the
+    # span of a worker that died is read by the command, and its messages parsed again.
+    path = tmp_path / "slow.mbox"
+    path.write_bytes(b"".join(map(_slow_message, range(1, 9))))
+    with subprocess.Popen(
+        [*COMMAND, "parse", "-j", "2", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        deadline = time.monotonic() + 30
+        while not (workers := _workers(process.pid)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # the span is being parsed
+        for worker in workers:
+            with contextlib.suppress(OSError):
+                os.kill(worker, signal.SIGKILL)
+        out, err = process.communicate(timeout=120)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [record["source"] for record in records] == [f"{path}#{n}" for n in range(1, 9)]
+    assert all(record["type"] == "response" for record in records), err
+    assert process.returncode == 0
+    assert "message(s) it held in the pool are parsed again" in err.decode()
 
 
 @pytest.mark.parametrize(("stop", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
