@@ -53,8 +53,8 @@ __all__ = [
     "typed",
 ]
 
-#: The name of the thread that reads the messages while the workers parse (the command
-#: looks for it when it stops early, see ``_cli.py``).
+#: The name of the thread that reads the messages (or finds the spans of an mbox file) while
+#: the workers parse (the command looks for it when it stops early, see ``_cli.py``).
 READER_THREAD = "drsparse-reader"
 
 #: Messages go to a worker process in batches of at most BATCH messages or BATCH_BYTES bytes:
@@ -211,8 +211,8 @@ def _items(paths: Sequence[str | None], options: Options) -> Iterator[MailItem]:
 
 
 def _units(paths: Sequence[str | None], options: Options) -> Iterator[MailItem | Span]:
-    """The messages of ``paths`` for worker processes: the messages of an mbox file in spans
-    of a batch, which the workers read themselves."""
+    """The messages of ``paths`` for worker processes: those of an mbox file named in
+    ``paths`` in spans of up to SPAN messages, which the workers read themselves."""
     for path in paths or [None]:
         units = read_spans(path, limits=options.limits, messages=SPAN, size=SPAN_BYTES)
         for unit in units:
