@@ -11,8 +11,9 @@ What crosses a process boundary is a batch of messages per task. The messages of
 file go as a :class:`~drsparse._mailbox.Span`, where they are in the file, and the worker
 reads them itself: the main process only searches the file for where messages start, a
 fraction of reading it (it was a third of the main process's time, and the main process's
-time is what keeps two workers from halving a run). Other messages (a pipe, a Maildir) go as
-``(source, bytes, the mail reader's warnings)``. What comes back is what each message gave,
+time is what keeps two workers from halving a run). The files of a Maildir or a folder tree go
+by name (:class:`~drsparse._mailbox.Files`). Messages from a pipe go as ``(source, bytes, the
+mail reader's warnings)``. What comes back is what each message gave,
 made into what the caller wants in the worker (``then``: ``drsparse parse`` has its records
 written there, a few strings that cost less to pass back than the typed values they were made
 from) or its error, with the message's bytes for an error (the quarantine keeps them).
@@ -30,7 +31,15 @@ from drsparse._auth import DEFAULT_TRUST, Trust
 from drsparse._codes import DEFAULT_CODES, CodeTable
 from drsparse._errors import DrsParseError, InternalError
 from drsparse._limits import DEFAULT_LIMITS, Limits
-from drsparse._mailbox import MailItem, Span, read_messages, read_span, read_spans, with_warnings
+from drsparse._mailbox import (
+    Files,
+    MailItem,
+    Span,
+    read_messages,
+    read_span,
+    read_spans,
+    with_warnings,
+)
 from drsparse._model import Response
 from drsparse._quarantine import NOTE_SUFFIX
 
@@ -206,24 +215,28 @@ def parse_items(
 def _items(paths: Sequence[str | None], options: Options) -> Iterator[MailItem]:
     for path in paths or [None]:
         for item in read_messages(path, limits=options.limits):
-            if not _note(item, path):
+            if not _note(item.source, path):
                 yield item
 
 
-def _units(paths: Sequence[str | None], options: Options) -> Iterator[MailItem | Span]:
-    """The messages of ``paths`` for worker processes: those of an mbox file named in
-    ``paths`` in spans of up to SPAN messages, which the workers read themselves."""
+def _units(paths: Sequence[str | None], options: Options) -> Iterator[MailItem | Span | Files]:
+    """The messages of ``paths`` for worker processes, which read them themselves: those of an
+    mbox file in spans of up to SPAN messages, the files of a folder by name."""
     for path in paths or [None]:
         units = read_spans(path, limits=options.limits, messages=SPAN, size=SPAN_BYTES)
         for unit in units:
-            if isinstance(unit, Span) or not _note(unit, path):
+            if isinstance(unit, Files):
+                kept = tuple(file for file in unit.paths if not _note(file, path))
+                if kept:
+                    yield Files(kept)
+            elif isinstance(unit, Span) or not _note(unit.source, path):
                 yield unit
 
 
-def _note(item: MailItem, path: str | None) -> bool:
-    """Whether ``item`` is a quarantine note found in a folder: not a message (a path named on
-    the command line is read, whatever its name: the user asked for it)."""
-    return item.source != path and item.source.endswith(NOTE_SUFFIX)
+def _note(source: str, path: str | None) -> bool:
+    """Whether ``source`` is a quarantine note found in a folder: not a message (a path named
+    on the command line is read, whatever its name: the user asked for it)."""
+    return source != path and source.endswith(NOTE_SUFFIX)
 
 
 # -------------------------------------------------------------------------------------------
@@ -253,8 +266,8 @@ def _start_worker(options: Options, then: Callable[[list[Response]], Any]) -> No
 
 
 #: What a worker is given: the bytes of a message read by the main process, or a span of an
-#: mbox file to read itself.
-_Unit = tuple[str, bytes, tuple[str, ...]] | Span
+#: mbox file or a file of a folder to read itself.
+_Unit = tuple[str, bytes, tuple[str, ...]] | Span | Files
 #: What each message of a unit gave, in order.
 _Done = list[tuple[Message, Any]]
 
@@ -262,7 +275,7 @@ _Done = list[tuple[Message, Any]]
 def _work(batch: list[_Unit]) -> list[_Done]:
     return [
         [_worked(item) for item in read_span(unit, limits=_worker_options.limits)]
-        if isinstance(unit, Span)
+        if isinstance(unit, Span | Files)
         else [_worked(MailItem(unit[0], unit[1], warnings=unit[2]))]
         for unit in batch
     ]
@@ -287,7 +300,7 @@ class _Slot:
 
     __slots__ = ("future", "index", "results", "unit")
 
-    def __init__(self, unit: MailItem | Span) -> None:
+    def __init__(self, unit: MailItem | Span | Files) -> None:
         self.unit = unit
         self.future: Future[list[_Done]] | None = None
         self.index = 0
@@ -298,10 +311,16 @@ class _Slot:
             self.results = [_settled(unit)]
 
     def messages(self) -> int:
+        """Its messages, as far as known here (a file of a folder counts as one)."""
+        if isinstance(self.unit, Files):
+            return len(self.unit.paths)
         return self.unit.messages if isinstance(self.unit, Span) else 1
 
     def size(self) -> int:
-        return self.unit.length if isinstance(self.unit, Span) else len(self.unit.data or b"")
+        """Its bytes, as far as known here (those of files are not)."""
+        if isinstance(self.unit, MailItem):
+            return len(self.unit.data or b"")
+        return self.unit.length if isinstance(self.unit, Span) else 0
 
     def done(self) -> bool:
         # One still waiting for its batch to be sent (no future yet) is not done.
@@ -357,9 +376,9 @@ class _Pool:
         from concurrent.futures import BrokenExecutor, Future
 
         batch: list[_Unit] = [
-            slot.unit
-            if isinstance(slot.unit, Span)
-            else (slot.unit.source, slot.unit.data or b"", slot.unit.warnings)
+            (slot.unit.source, slot.unit.data or b"", slot.unit.warnings)
+            if isinstance(slot.unit, MailItem)
+            else slot.unit
             for slot in slots
         ]
         future: Future[list[_Done]]
@@ -411,7 +430,7 @@ class _Pool:
 
 
 def _pooled(
-    units: Iterable[MailItem | Span],
+    units: Iterable[MailItem | Span | Files],
     options: Options,
     *,
     then: Callable[[list[Response]], Any],
@@ -478,7 +497,7 @@ def _pooled(
                 ended = True
             elif isinstance(event, _Failed):
                 raise event.exc
-            elif isinstance(event, MailItem | Span):
+            elif isinstance(event, MailItem | Span | Files):
                 slot = _Slot(event)
                 if slot.results is None:
                     batch.append(slot)
@@ -494,7 +513,7 @@ def _pooled(
 
 
 def _read(
-    units: Iterable[MailItem | Span],
+    units: Iterable[MailItem | Span | Files],
     news: queue.SimpleQueue[object],
     room: _Room,
     stopped: threading.Event,
@@ -511,9 +530,9 @@ def _read(
     news.put(_END)
 
 
-def _places(unit: MailItem | Span) -> int:
+def _places(unit: MailItem | Span | Files) -> int:
     """The places of the reading thread's room that ``unit`` takes: a span is one batch."""
-    return BATCH if isinstance(unit, Span) else 1
+    return 1 if isinstance(unit, MailItem) else BATCH
 
 
 class _Room:
@@ -559,7 +578,7 @@ def _recover(pool: _Pool, window: deque[_Slot], note: Callable[[str], None]) -> 
     for slot in lost:
         unit = slot.unit
         results: _Done = []
-        for item in read_span(unit, limits=limits) if isinstance(unit, Span) else [unit]:
+        for item in [unit] if isinstance(unit, MailItem) else read_span(unit, limits=limits):
             alone = _Slot(item)
             if alone.results is None:
                 pool.submit([alone], lambda: None)

@@ -36,6 +36,7 @@ from drsparse._mail import DEFAULT_TRUST, Trust, check_arguments, parse_message
 from drsparse._model import Response
 
 __all__ = [
+    "Files",
     "MailItem",
     "Span",
     "parse_messages",
@@ -162,6 +163,15 @@ def _unreadable(source: str, exc: OSError | ValueError) -> MailItem:
 
 
 def _directory(root: str, limits: Limits) -> Iterator[MailItem]:
+    for found in _files(root):
+        if isinstance(found, str):
+            yield from _file(found, limits)
+        else:
+            yield found
+
+
+def _files(root: str) -> Iterator[str | MailItem]:
+    """The files of a folder in the order their messages are read, and the errors met."""
     subdirs = [os.path.join(root, sub) for sub in ("cur", "new")]
     if any(os.path.isdir(sub) for sub in subdirs):
         # A Maildir: the messages of cur/ and new/ together, in the order of their names.
@@ -173,7 +183,7 @@ def _directory(root: str, limits: Limits) -> Iterator[MailItem]:
                     yield error
                 files += [(entry.name, entry.path) for entry in entries if _is_file(entry)]
         for _, file in sorted(files):
-            yield from _file(file, limits)
+            yield file
         return
     # A tree, walked depth first in name order with an explicit stack: no recursion limit,
     # and an error in one folder is reported where it happens instead of ending the walk.
@@ -181,7 +191,7 @@ def _directory(root: str, limits: Limits) -> Iterator[MailItem]:
     while stack:
         entry = stack.pop()
         if isinstance(entry, os.DirEntry) and not _is_dir(entry):
-            yield from _file(entry.path, limits)
+            yield entry.path
             continue
         folder = entry if isinstance(entry, str) else entry.path
         entries, error = _entries(folder)
@@ -477,19 +487,60 @@ class Span(NamedTuple):
     messages: int
 
 
+class Files(NamedTuple):
+    """Files of a folder, for another process to read (:func:`read_span`) as
+    :func:`read_messages` reads a file: each one message, or the messages of an mbox."""
+
+    paths: tuple[str, ...]
+
+
 def read_spans(
     path: str | None, *, limits: Limits, messages: int, size: int
-) -> Iterator[MailItem | Span]:
-    """What :func:`read_messages` yields, but an mbox file named by ``path`` as :class:`Span`
-    of at most ``messages`` messages, ending with the first message that reaches ``size``
-    bytes, for worker processes to read themselves.
+) -> Iterator[MailItem | Span | Files]:
+    """What :func:`read_messages` yields, but in parts for worker processes to read
+    themselves: an mbox file as :class:`Span` of at most ``messages`` messages, ending with
+    the first message that reaches ``size`` bytes, and the files of a folder as
+    :class:`Files` in the same measure (a file larger than ``size`` as the spans of a file
+    named by ``path``). Standard input and named pipes are read here.
 
     Telling where each message starts takes a search for "From " lines (:func:`_starts`), a
     fraction of the time that reading every line of the mbox takes.
     """
-    if path is None or path == "-" or os.path.isdir(path):
+    if path is None or path == "-":
         yield from _messages(path, limits)
-        return
+    elif os.path.isdir(path):
+        group: list[str] = []
+        group_size = 0
+        for found in _files(path):
+            found_size = 0 if isinstance(found, MailItem) else _size(found)
+            if group and (isinstance(found, MailItem) or found_size > size):
+                yield Files(tuple(group))  # what comes next is read here
+                group, group_size = [], 0
+            if isinstance(found, MailItem):
+                yield found
+            elif found_size > size:
+                yield from _spans(found, limits, messages, size)
+            else:
+                group.append(found)
+                group_size += found_size
+                if len(group) >= messages or group_size >= size:
+                    yield Files(tuple(group))
+                    group, group_size = [], 0
+        if group:
+            yield Files(tuple(group))
+    else:
+        yield from _spans(path, limits, messages, size)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except (OSError, ValueError):
+        return 0  # a file that cannot be read: its reader says why
+
+
+def _spans(path: str, limits: Limits, messages: int, size: int) -> Iterator[MailItem | Span]:
+    """The spans of an mbox file; the messages of any other file, read here."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below, after a lazy iteration
     except OSError as exc:
@@ -534,12 +585,16 @@ def read_spans(
             )
 
 
-def read_span(span: Span, *, limits: Limits) -> Iterator[MailItem]:
+def read_span(span: Span | Files, *, limits: Limits) -> Iterator[MailItem]:
     """The messages of ``span``, as :func:`read_messages` reads them from the whole file.
 
     If the file changed since the span was found (an mbox rewritten while it was read), an
     error says so after the messages found.
     """
+    if isinstance(span, Files):
+        for path in span.paths:
+            yield from _file(path, limits)
+        return
     found = 0
     try:
         handle = open(span.path, "rb")  # noqa: SIM115 - closed below, after a lazy iteration

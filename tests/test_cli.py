@@ -341,11 +341,17 @@ def _tree(root: Path) -> None:
 
 def test_folder_tree_and_jobs(tmp_path: Path) -> None:
     _tree(tmp_path / "tree")
-    one = run("parse", "--jobs", "1", tmp_path / "tree")
-    two = run("parse", "--jobs", "2", tmp_path / "tree")
+    one = run("parse", "--jobs", "1", "--quarantine", tmp_path / "q1", tmp_path / "tree")
+    two = run("parse", "--jobs", "2", "--quarantine", tmp_path / "q2", tmp_path / "tree")
     assert one.status == two.status == 1
     assert two.out == one.out
     assert two.err == one.err
+    # The workers read the files of the tree; the bytes of those that failed come back.
+    kept = [
+        {file.name: file.read_bytes() for file in (tmp_path / folder).iterdir()}
+        for folder in ("q1", "q2")
+    ]
+    assert kept[0] == kept[1]
     sources = [record["source"] for record in one.records]
     assert ".hidden" not in one.out
     assert ".skipped" not in one.out

@@ -330,11 +330,23 @@ def test_workers_that_keep_dying_give_error_records(tmp_path: Path, given: str) 
     assert cause.search(err.decode()), err
 
 
-def test_a_killed_worker_loses_no_message_of_an_mbox_file(tmp_path: Path) -> None:
-    # The workers read the messages of an mbox file themselves, a span of them at a time: the
-    # span of a worker that died is read by the command, and its messages parsed again.
-    path = tmp_path / "slow.mbox"
-    path.write_bytes(b"".join(map(_slow_message, range(1, 9))))
+@pytest.mark.parametrize("given", ["mbox", "maildir"])
+def test_a_killed_worker_loses_no_message_of_a_file(tmp_path: Path, given: str) -> None:
+    # The workers read the messages of an mbox file themselves, a span of them at a time, and
+    # the files of a Maildir by name: what a worker that died held is read by the command,
+    # and its messages parsed again.
+    messages = [_slow_message(number) for number in range(1, 9)]
+    if given == "mbox":
+        path = tmp_path / "slow.mbox"
+        path.write_bytes(b"".join(messages))
+        sources = [f"{path}#{number}" for number in range(1, 9)]
+    else:
+        path = tmp_path / "Maildir"
+        (path / "cur").mkdir(parents=True)
+        for number, message in enumerate(messages, 1):
+            # Without the mbox "From " line: a Maildir file is one message.
+            (path / "cur" / f"{number}.eml").write_bytes(message.partition(b"\n")[2])
+        sources = [str(path / "cur" / f"{number}.eml") for number in range(1, 9)]
     with subprocess.Popen(
         [*COMMAND, "parse", "-j", "2", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as process:
@@ -347,7 +359,7 @@ def test_a_killed_worker_loses_no_message_of_an_mbox_file(tmp_path: Path) -> Non
                 os.kill(worker, signal.SIGKILL)
         out, err = process.communicate(timeout=120)
     records = [json.loads(line) for line in out.splitlines()]
-    assert [record["source"] for record in records] == [f"{path}#{n}" for n in range(1, 9)]
+    assert [record["source"] for record in records] == sources
     assert all(record["type"] == "response" for record in records), err
     assert process.returncode == 0
     assert "message(s) it held in the pool are parsed again" in err.decode()

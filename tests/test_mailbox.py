@@ -29,7 +29,15 @@ from drsparse import (
     _mailbox,
     testing,
 )
-from drsparse._mailbox import MailItem, Span, parse_messages, read_messages, read_span, read_spans
+from drsparse._mailbox import (
+    Files,
+    MailItem,
+    Span,
+    parse_messages,
+    read_messages,
+    read_span,
+    read_spans,
+)
 
 
 def robot_mail(number: int, body_extra: str = "") -> Message:
@@ -64,7 +72,7 @@ def spanned(
     limits = limits or Limits()
     found: list[MailItem] = []
     for unit in read_spans(str(path), limits=limits, messages=messages, size=size):
-        found += read_span(unit, limits=limits) if isinstance(unit, Span) else [unit]
+        found += [unit] if isinstance(unit, MailItem) else read_span(unit, limits=limits)
     return described(found)
 
 
@@ -321,13 +329,22 @@ def test_spans_of_what_is_not_an_mbox_file(tmp_path: Path, mbox_path: Path) -> N
     (maildir / "new").mkdir(parents=True)
     (maildir / "new" / "1").write_bytes(robot_mail(2).as_bytes())
     (maildir / "new" / "2").write_bytes(mbox_path.read_bytes())
-    for path in (tmp_path / "one.eml", maildir, tmp_path / "missing", tmp_path):
-        # Read here as read_messages reads them: a message, a folder, an error.
+    (maildir / "new" / "3").symlink_to(tmp_path / "vanished")
+    for path in (tmp_path / "one.eml", tmp_path / "missing"):
+        # Read here, as read_messages reads them: a message, an error.
+        (unit,) = read_spans(str(path), limits=Limits(), messages=2, size=1 << 20)
+        assert isinstance(unit, MailItem)
         assert spanned(path) == read(path)
-        assert not any(
-            isinstance(unit, Span)
-            for unit in read_spans(str(path), limits=Limits(), messages=2, size=1 << 20)
-        )
+    for path in (maildir, tmp_path):
+        # The files of a folder go by name, an mbox among them too (as spans if large).
+        assert spanned(path) == read(path)
+        assert spanned(path, size=100) == read(path)
+    new = [str(maildir / "new" / name) for name in ("1", "2", "3")]
+    units = list(read_spans(str(maildir), limits=Limits(), messages=2, size=1 << 20))
+    assert units == [Files((new[0], new[1])), Files((new[2],))]
+    units = list(read_spans(str(maildir), limits=Limits(), messages=2, size=3000))
+    assert [type(unit) for unit in units] == [Files, Span, Span, Span, Files]
+    assert [units[0], units[-1]] == [Files((new[0],)), Files((new[2],))]
 
 
 # -------------------------------------------------------------------------------------------
