@@ -16,6 +16,10 @@ apart and yields the raw bytes of each message with a label saying where it came
 Reading is lazy and memory stays flat: an mbox is read as a stream of lines, one message at
 a time, and no message is held beyond :attr:`Limits.max_message_bytes`. A message that
 cannot be read yields an item with its error, and the iteration goes on with the next one.
+
+For ``--jobs``, :func:`read_spans` gives the same messages in parts that worker processes
+read themselves (:func:`read_span`): spans of an mbox file, found by a search for the lines
+that start its messages, and the names of a folder's files.
 """
 
 from __future__ import annotations
