@@ -264,19 +264,27 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
 
 
 def _file(name: str, limits: Limits) -> Iterator[MailItem]:
-    try:
-        handle = open(name, "rb")  # noqa: SIM115 - closed below, after a lazy iteration
-    except OSError as exc:
-        yield _unreadable(name, exc)
+    opened = _open(name)
+    if isinstance(opened, MailItem):
+        yield opened
         return
+    handle, status = opened
     with handle:
-        try:
-            status = os.fstat(handle.fileno())
-        except OSError as exc:
-            yield _unreadable(name, exc)
-            return
         size = status.st_size if stat.S_ISREG(status.st_mode) else None
         yield from _stream(handle, name, limits, size=size)
+
+
+def _open(name: str) -> tuple[IO[bytes], os.stat_result] | MailItem:
+    """A file opened for reading, with its status; or an item saying why it cannot be."""
+    try:
+        handle = open(name, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        return _unreadable(name, exc)
+    try:
+        return handle, os.fstat(handle.fileno())
+    except OSError as exc:
+        handle.close()
+        return _unreadable(name, exc)
 
 
 # An mbox "From " line (RFC 4155): "From ", the envelope sender, and the date, which holds a
@@ -545,14 +553,13 @@ def _size(path: str) -> int:
 
 def _spans(path: str, limits: Limits, messages: int, size: int) -> Iterator[MailItem | Span]:
     """The spans of an mbox file; the messages of any other file, read here."""
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after a lazy iteration
-    except OSError as exc:
-        yield _unreadable(path, exc)
+    opened = _open(path)
+    if isinstance(opened, MailItem):
+        yield opened
         return
+    handle, status = opened
     with handle:
         try:
-            status = os.fstat(handle.fileno())
             # Not a named pipe or a device: they are read once, as they come.
             regular = stat.S_ISREG(status.st_mode)
             mbox = regular and _FROM_.match(handle.read(_CHUNK)) is not None
