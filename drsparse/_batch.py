@@ -395,38 +395,42 @@ class _Pool:
         for index, slot in enumerate(slots):
             slot.future, slot.index = future, index
 
-    def cause(self) -> str:
-        """How a worker process ended, in words: ``killed by SIGKILL``."""
-        import signal
-
-        codes = [
-            code
-            for process in self._processes()
-            if (code := process.exitcode) is not None and code != 0
-        ]
-        # The executor terminates the other workers (SIGTERM) once one is gone.
-        codes.sort(key=lambda code: code == -signal.SIGTERM)
-        if not codes:
-            return "ended abruptly"
-        if codes[0] < 0:
-            try:
-                return f"killed by {signal.Signals(-codes[0]).name}"
-            except ValueError:
-                return f"killed by signal {-codes[0]}"
-        return f"ended with exit status {codes[0]}"
-
-    def close(self, *, now: bool) -> None:
+    def close(self, *, now: bool) -> str:
         """Shut the pool down; ``now``: stop the workers without waiting for their messages
-        (a signal, output that failed, a consumer that stopped early)."""
+        (a signal, output that failed, a consumer that stopped early). Returns how a worker
+        process that died ended, in words: ``killed by SIGKILL``.
+
+        Read once the pool is shut down: until then the executor's own thread may be reaping
+        the dead worker, and a look at its exit status from here at that moment finds none.
+        """
+        processes = self._processes()  # the executor forgets them when shut down
         if now:
-            for process in self._processes():
+            for process in processes:
                 process.terminate()
         self.executor.shutdown(wait=True, cancel_futures=True)
+        return _ended(processes)
 
     def _processes(self) -> list[multiprocessing.process.BaseProcess]:
         # Private, but the only place that knows the worker processes; there since 3.2.
         processes = getattr(self.executor, "_processes", None) or {}
         return list(processes.values())
+
+
+def _ended(processes: list[multiprocessing.process.BaseProcess]) -> str:
+    """How a worker process of ``processes`` ended, in words: ``killed by SIGKILL``."""
+    import signal
+
+    codes = [code for process in processes if (code := process.exitcode) is not None and code]
+    # The executor terminates the other workers (SIGTERM) once one is gone.
+    codes.sort(key=lambda code: code == -signal.SIGTERM)
+    if not codes:
+        return "ended abruptly"
+    if codes[0] < 0:
+        try:
+            return f"killed by {signal.Signals(-codes[0]).name}"
+        except ValueError:
+            return f"killed by signal {-codes[0]}"
+    return f"ended with exit status {codes[0]}"
 
 
 def _pooled(
@@ -567,12 +571,11 @@ def _recover(pool: _Pool, window: deque[_Slot], note: Callable[[str], None]) -> 
     from concurrent.futures import BrokenExecutor
 
     lost = [slot for slot in window if slot.lost()]
-    cause = pool.cause()
+    cause = pool.close(now=True)
     note(
         f"drsparse: a worker process was {cause}; the {sum(slot.messages() for slot in lost)} "
         "message(s) it held in the pool are parsed again"
     )
-    pool.close(now=True)
     pool = pool.again()
     limits = pool.options.limits
     for slot in lost:
@@ -585,7 +588,7 @@ def _recover(pool: _Pool, window: deque[_Slot], note: Callable[[str], None]) -> 
                 try:
                     alone.result()
                 except BrokenExecutor:
-                    again = pool.cause()
+                    again = pool.close(now=True)
                     note(f"drsparse: {item.source}: its worker process was {again} again")
                     alone.results = [
                         (
@@ -597,7 +600,6 @@ def _recover(pool: _Pool, window: deque[_Slot], note: Callable[[str], None]) -> 
                             ),
                         )
                     ]
-                    pool.close(now=True)
                     pool = pool.again()
             results += alone.result()
         slot.results = results
